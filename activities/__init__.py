@@ -1,0 +1,1 @@
+"""Temporal activities: action runners and record-keeping against PostgreSQL."""

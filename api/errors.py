@@ -1,0 +1,73 @@
+"""The one place domain errors become HTTP responses, all in one body shape.
+
+{"error": {"code": "not_found", "message": "...", "details": {...}}}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from attune import errors
+
+STATUS_BY_ERROR: dict[type[errors.AttuneError], int] = {
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.ValidationError: 422,
+    errors.PermissionDenied: 403,
+    errors.Unauthenticated: 401,
+    errors.PolicyViolation: 429,
+}
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def status_for(error: errors.AttuneError) -> int:
+    for kind in type(error).__mro__:
+        if kind in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[kind]
+    return 400
+
+
+async def _domain_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, errors.AttuneError)
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, errors.Unauthenticated) else None
+    return JSONResponse(
+        error_body(error.code, error.message, error.details),
+        status_code=status_for(error),
+        headers=headers,
+    )
+
+
+async def _request_validation_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    problems = [
+        {"field": ".".join(str(part) for part in problem["loc"]), "message": problem["msg"]}
+        for problem in error.errors()
+    ]
+    summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+    return JSONResponse(
+        error_body("validation_error", f"invalid request: {summary}", {"errors": problems}),
+        status_code=422,
+    )
+
+
+async def _http_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    return JSONResponse(
+        error_body("http_error", str(error.detail)),
+        status_code=error.status_code,
+        headers=error.headers,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(errors.AttuneError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _request_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

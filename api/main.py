@@ -1,0 +1,50 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from temporalio.client import Client
+
+from api.errors import install_error_handlers
+from api.routers import health
+from api.services import Services
+from attune.config import Settings, get_settings, required_database_url, temporal_target
+from db.engine import create_engine, create_session_factory
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; resources open in the lifespan so importing this module stays cheap."""
+    settings = settings or get_settings()
+    database_url = required_database_url(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(database_url)
+        address = temporal_target(settings)
+        temporal = await Client.connect(address, namespace=settings.temporal_namespace, lazy=True)
+        app.state.services = Services(
+            settings=settings,
+            engine=engine,
+            sessions=create_session_factory(engine),
+            temporal=temporal,
+            temporal_address=address,
+        )
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Attune",
+        summary="Event-driven automation on Temporal",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,1 @@
+"""Attune's core: settings, embedded servers, the process launcher and the CLI."""

@@ -1,0 +1,168 @@
+"""Attune's settings: one pydantic-settings class, read from `ATTUNE_*` environment variables.
+
+`TEMPORAL_ADDRESS` keeps the name the Temporal CLI and SDK samples use, so an operator's
+existing environment works unchanged.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+# AES-256-GCM wants exactly 32 bytes of key material.
+ENCRYPTION_KEY_BYTES = 32
+
+
+class LogLevel(StrEnum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
+class Settings(BaseSettings):
+    """Everything an Attune process needs to know about where it runs."""
+
+    model_config = SettingsConfigDict(env_prefix="ATTUNE_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(
+        default=Path(".attune"),
+        description="Where the embedded servers keep their files, and the generated secrets.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL to use instead of the embedded server (postgresql+asyncpg://...).",
+    )
+    temporal_address: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TEMPORAL_ADDRESS", "ATTUNE_TEMPORAL_ADDRESS"),
+        description="host:port of a Temporal frontend to use instead of the embedded dev server.",
+    )
+    temporal_namespace: str = Field(default="default", min_length=1)
+    task_queue: str = Field(default="attune", min_length=1)
+    api_host: str = "127.0.0.1"
+    api_port: Port = 8000
+    temporal_port: Port = 7233
+    temporal_ui_port: Port = 8233
+    encryption_key: SecretStr | None = Field(
+        default=None,
+        description="32 bytes, urlsafe base64; generated into the data directory if embedded.",
+    )
+    log_level: LogLevel = LogLevel.INFO
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        # Children of `attune up` run with other working directories; pin the path now.
+        return value.expanduser().resolve()
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_database_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        scheme, sep, rest = value.partition("://")
+        if not sep or scheme not in {"postgres", "postgresql", "postgresql+asyncpg"}:
+            raise ValueError(
+                "must be a PostgreSQL URL such as postgresql+asyncpg://user:password@host:5432/db"
+            )
+        # The whole code base talks to PostgreSQL through asyncpg; accept the plain scheme too.
+        return f"postgresql+asyncpg://{rest}"
+
+    @field_validator("temporal_address")
+    @classmethod
+    def _host_and_port(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError("must be host:port, for example temporal.example.com:7233")
+        return value
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _key_is_32_bytes(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        decode_encryption_key(value.get_secret_value())
+        return value
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def uses_embedded_temporal(self) -> bool:
+        return self.temporal_address is None
+
+    @property
+    def is_fully_embedded(self) -> bool:
+        return self.uses_embedded_database and self.uses_embedded_temporal
+
+
+def decode_encryption_key(text: str) -> bytes:
+    """Decode an urlsafe-base64 key and insist on 32 bytes, so a typo fails at start-up."""
+    try:
+        raw = base64.urlsafe_b64decode(text.encode("ascii"))
+    except (binascii.Error, UnicodeEncodeError) as error:
+        raise ValueError("must be urlsafe base64 (for example from `attune keygen`)") from error
+    if len(raw) != ENCRYPTION_KEY_BYTES:
+        raise ValueError(f"must decode to {ENCRYPTION_KEY_BYTES} bytes, not {len(raw)}")
+    return raw
+
+
+class SettingsError(Exception):
+    """A setting has a bad value; the message names the environment variable."""
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """Turn pydantic's report into lines that name the environment variables to fix."""
+    lines = []
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else "settings"
+        lines.append(f"{environment_name(field)}: {problem['msg']} (got {problem.get('input')!r})")
+    return "invalid settings:\n  " + "\n  ".join(lines)
+
+
+def environment_name(field: str) -> str:
+    """The environment variable an operator sets for a settings field."""
+    if field == "temporal_address":
+        return "TEMPORAL_ADDRESS"
+    return f"ATTUNE_{field.upper()}"
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment, raising `SettingsError` that names bad values."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(describe_validation_error(error)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once."""
+    return load_settings()
+
+
+def required_database_url(settings: Settings) -> str:
+    """The external database URL, for the commands that do not start an embedded server."""
+    if settings.database_url is None:
+        raise SettingsError(
+            "ATTUNE_DATABASE_URL: required here (only `attune up` starts an embedded PostgreSQL)"
+        )
+    return settings.database_url
+
+
+def temporal_target(settings: Settings) -> str:
+    """TEMPORAL_ADDRESS, else where `attune up` runs its embedded server on this machine."""
+    return settings.temporal_address or f"127.0.0.1:{settings.temporal_port}"

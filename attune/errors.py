@@ -1,0 +1,42 @@
+"""Domain errors, raised anywhere and mapped to HTTP once (in `api.errors`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AttuneError(Exception):
+    """Base of the errors a user can act on; `message` is shown to them as is."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class NotFound(AttuneError):
+    code = "not_found"
+
+
+class Conflict(AttuneError):
+    code = "conflict"
+
+
+class ValidationError(AttuneError):
+    code = "validation_error"
+
+
+class PermissionDenied(AttuneError):
+    code = "permission_denied"
+
+
+class Unauthenticated(AttuneError):
+    code = "unauthenticated"
+
+
+class PolicyViolation(AttuneError):
+    """A policy refused the request (for example a full concurrency queue)."""
+
+    code = "policy_violation"

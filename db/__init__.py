@@ -1,0 +1,1 @@
+"""PostgreSQL: models, repositories, migrations, engine and sessions."""

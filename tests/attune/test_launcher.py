@@ -1,0 +1,186 @@
+"""`attune up` as a person runs it: a real process tree, stopped with SIGTERM, then restarted."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+import psutil
+import pytest
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from tests.conftest import free_port
+from workflows.ping import PingWorkflow
+
+pytestmark = pytest.mark.timeout(300)
+
+READY_SECONDS = 120.0
+
+
+@dataclass
+class Ports:
+    api: int
+    temporal: int
+    ui: int
+
+
+@dataclass
+class Running:
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+@pytest.fixture
+def ports() -> Ports:
+    return Ports(api=free_port(), temporal=free_port(), ui=free_port())
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def launched() -> Iterator[list[Running]]:
+    """Every `attune up` this test started; any still running at the end is killed."""
+    started: list[Running] = []
+    yield started
+    for running in started:
+        if running.process.poll() is None:
+            for child in psutil.Process(running.process.pid).children(recursive=True):
+                child.kill()
+            running.process.kill()
+            running.process.wait()
+
+
+def start_up(ports: Ports, data_dir: Path, log: Path, launched: list[Running]) -> Running:
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("ATTUNE_", "TEMPORAL_"))
+    }
+    environment |= {
+        "ATTUNE_DATA_DIR": str(data_dir),
+        "ATTUNE_API_PORT": str(ports.api),
+        "ATTUNE_TEMPORAL_PORT": str(ports.temporal),
+        "ATTUNE_TEMPORAL_UI_PORT": str(ports.ui),
+    }
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "attune", "up"],
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    running = Running(process=process, log=log)
+    launched.append(running)
+    return running
+
+
+async def wait_until_healthy(running: Running, ports: Ports) -> dict[str, object]:
+    deadline = time.monotonic() + READY_SECONDS
+    async with httpx.AsyncClient(timeout=5) as client:
+        while time.monotonic() < deadline:
+            assert running.process.poll() is None, running.log.read_text()
+            try:
+                response = await client.get(f"http://127.0.0.1:{ports.api}/api/v1/health")
+                if response.status_code == 200:
+                    body: dict[str, object] = response.json()
+                    return body
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.5)
+    raise AssertionError(f"not healthy in {READY_SECONDS}s:\n{running.log.read_text()}")
+
+
+def process_tree(running: Running, data_dir: Path) -> list[psutil.Process]:
+    """The launcher's descendants, plus PostgreSQL, which pg_ctl detaches from it."""
+    tree = psutil.Process(running.process.pid).children(recursive=True)
+    postmaster_pid = int((data_dir / "postgres" / "postmaster.pid").read_text().split()[0])
+    return [*tree, psutil.Process(postmaster_pid)]
+
+
+def stop_with_sigterm(running: Running) -> int:
+    running.process.send_signal(signal.SIGTERM)
+    return running.process.wait(timeout=60)
+
+
+def alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+async def write_marker(data_dir: Path, marker: str) -> None:
+    connection = await asyncpg.connect(
+        user="postgres", database="attune", host=str(data_dir / "postgres")
+    )
+    try:
+        await connection.execute("CREATE TABLE IF NOT EXISTS public.smoke_marker (value text)")
+        await connection.execute("INSERT INTO public.smoke_marker VALUES ($1)", marker)
+    finally:
+        await connection.close()
+
+
+async def read_markers(data_dir: Path) -> list[str]:
+    connection = await asyncpg.connect(
+        user="postgres", database="attune", host=str(data_dir / "postgres")
+    )
+    try:
+        return [row["value"] for row in await connection.fetch("SELECT value FROM smoke_marker")]
+    finally:
+        await connection.close()
+
+
+async def test_up_serves_stops_cleanly_and_keeps_data(
+    ports: Ports, data_dir: Path, tmp_path: Path, launched: list[Running]
+) -> None:
+    first = start_up(ports, data_dir, tmp_path / "first.log", launched)
+    assert await wait_until_healthy(first, ports) == {
+        "status": "ok",
+        "database": "ok",
+        "temporal": "ok",
+        "errors": {},
+    }
+    async with httpx.AsyncClient(timeout=5) as client:
+        ui = await client.get(f"http://127.0.0.1:{ports.ui}/")
+    assert ui.status_code == 200
+
+    # The worker is alive: a workflow goes through it to PostgreSQL and back.
+    temporal = await Client.connect(f"127.0.0.1:{ports.temporal}")
+    ping_id = f"ping-{uuid.uuid4()}"
+    result = await temporal.execute_workflow(PingWorkflow.run, id=ping_id, task_queue="attune")
+    assert result.database_version
+    marker = uuid.uuid4().hex
+    await write_marker(data_dir, marker)
+    key = (data_dir / "encryption-key").read_text()
+
+    tree = process_tree(first, data_dir)
+    names = {process.name() for process in tree}
+    assert {"postgres", "temporal"} <= names, names
+    assert stop_with_sigterm(first) == 0, first.log.read_text()
+    survivors = [process for process in tree if alive(process)]
+    assert survivors == [], survivors
+
+    second = start_up(ports, data_dir, tmp_path / "second.log", launched)
+    await wait_until_healthy(second, ports)
+    assert marker in await read_markers(data_dir)
+    assert (data_dir / "encryption-key").read_text() == key
+    temporal = await Client.connect(f"127.0.0.1:{ports.temporal}")
+    description = await temporal.get_workflow_handle(ping_id).describe()
+    assert description.status == WorkflowExecutionStatus.COMPLETED
+
+    tree = process_tree(second, data_dir)
+    assert stop_with_sigterm(second) == 0, second.log.read_text()
+    assert [process for process in tree if alive(process)] == []

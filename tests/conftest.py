@@ -1,0 +1,152 @@
+"""One real PostgreSQL and one real Temporal server per test session.
+
+`ATTUNE_TEST_DATABASE_URL` and `TEMPORAL_ADDRESS` switch to external servers. Each test
+that needs isolation makes its own task queue and unique refs, so order does not matter.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from temporalio.client import Client
+
+from api.main import create_app
+from attune.config import Settings
+from attune.embedded_postgres import ensure_database, start_embedded_postgres
+from attune.embedded_temporal import start_embedded_temporal
+from attune.temporal_setup import connect_temporal, register_search_attributes
+from db import migrate
+from db.engine import create_engine, create_session_factory
+
+TEST_DATABASE = "attune_test"
+TEST_ENCRYPTION_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
+
+@dataclass
+class TemporalServer:
+    client: Client
+    address: str
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def postgres_admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
+    """The embedded server's socket directory, or None when an external server is used."""
+    if os.environ.get("ATTUNE_TEST_DATABASE_URL"):
+        yield None
+        return
+    server = start_embedded_postgres(tmp_path_factory.mktemp("pg") / "data", throwaway=True)
+    try:
+        yield server.socket_dir
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+async def database_url(postgres_admin: str | None, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated database for the whole session."""
+    external = os.environ.get("ATTUNE_TEST_DATABASE_URL")
+    if external:
+        url = Settings(database_url=external).database_url
+        assert url is not None
+    else:
+        assert postgres_admin is not None
+        url = await ensure_database(postgres_admin, TEST_DATABASE)
+    await migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    async with create_session_factory(engine)() as session:
+        yield session
+
+
+@pytest.fixture(scope="session")
+async def temporal() -> AsyncIterator[TemporalServer]:
+    """A Temporal dev server in memory, with Attune's search attributes registered."""
+    address = os.environ.get("TEMPORAL_ADDRESS")
+    if address:
+        client = await connect_temporal(address, "default")
+        await register_search_attributes(client, "default")
+        yield TemporalServer(client=client, address=address)
+        return
+    port = free_port()
+    environment = await start_embedded_temporal(port=port, ui=False)
+    try:
+        await register_search_attributes(environment.client, "default")
+        yield TemporalServer(client=environment.client, address=f"127.0.0.1:{port}")
+    finally:
+        await environment.shutdown()
+
+
+@pytest.fixture
+def task_queue() -> str:
+    """A task queue of this test's own, so workers of other tests never take its tasks."""
+    return f"test-{uuid.uuid4()}"
+
+
+@pytest.fixture
+def settings(
+    database_url: str, temporal: TemporalServer, task_queue: str, tmp_path: Path
+) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        temporal_address=temporal.address,
+        task_queue=task_queue,
+        encryption_key=SecretStr(TEST_ENCRYPTION_KEY),
+    )
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the app in-process, with its lifespan run."""
+    async with api_client(settings) as client:
+        yield client
+
+
+def api_client(settings: Settings) -> _ApiClient:
+    return _ApiClient(settings)
+
+
+class _ApiClient:
+    """Runs the app's lifespan around an httpx client on the ASGI transport."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._app = create_app(settings)
+        self._lifespan = self._app.router.lifespan_context(self._app)
+        self._client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self._app), base_url="http://attune.test"
+        )
+
+    async def __aenter__(self) -> httpx.AsyncClient:
+        await self._lifespan.__aenter__()
+        return self._client
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._client.aclose()
+        await self._lifespan.__aexit__(None, None, None)

@@ -1,0 +1,1 @@
+"""Temporal workflow definitions, free of side effects: the sandbox re-imports them."""
