@@ -1,0 +1,35 @@
+# Attune: one image for the API, the worker and the migrations; the command picks the role
+# (`attune api` by default, `attune worker`, `attune migrate`). It expects external PostgreSQL
+# and Temporal (ATTUNE_DATABASE_URL and TEMPORAL_ADDRESS): see docker-compose.temporal.yml.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore \
+    ATTUNE_API_HOST=0.0.0.0 \
+    ATTUNE_API_PORT=8000 \
+    ATTUNE_DATA_DIR=/var/lib/attune
+
+WORKDIR /opt/attune
+
+# Copy only what the package is built from, so .git, .venv and tests never reach the image
+# (there is no .dockerignore). pyproject.toml names README.md as the long description.
+COPY pyproject.toml README.md ./
+COPY attune/ attune/
+COPY api/ api/
+COPY db/ db/
+COPY workflows/ workflows/
+COPY activities/ activities/
+COPY packs/ packs/
+
+RUN pip install --no-cache-dir . \
+    && rm -rf build ./*.egg-info \
+    && useradd --system --user-group --uid 10001 --no-log-init \
+        --home-dir /var/lib/attune --create-home --shell /usr/sbin/nologin attune
+
+USER 10001:10001
+
+EXPOSE 8000
+
+CMD ["attune", "api"]
