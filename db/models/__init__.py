@@ -1,0 +1,73 @@
+"""Typed declarative models of every Attune table, and the enumerations they use.
+
+Importing this package registers every table on `db.schema.metadata`.
+"""
+
+from db.models.action import Action
+from db.models.artifact import Artifact
+from db.models.base import Base, PackContent, Record
+from db.models.enforcement import Enforcement
+from db.models.enums import (
+    ArtifactType,
+    EnforcementCondition,
+    EnforcementStatus,
+    ExecutionStatus,
+    InquiryStatus,
+    NotificationState,
+    OwnerType,
+    RetentionPolicy,
+    RuntimeType,
+    WorkerStatus,
+    WorkerType,
+)
+from db.models.event import Event
+from db.models.execution import Execution
+from db.models.identity import ApiToken, Identity, PermissionAssignment, PermissionSet
+from db.models.inquiry import Inquiry
+from db.models.key import Key
+from db.models.notification import Notification
+from db.models.pack import Pack
+from db.models.policy import Policy
+from db.models.queue_stats import QueueStats
+from db.models.rule import Rule
+from db.models.runtime import Runtime
+from db.models.sensor import Sensor
+from db.models.trigger import Trigger
+from db.models.worker import Worker
+
+__all__ = [
+    "Action",
+    "ApiToken",
+    "Artifact",
+    "ArtifactType",
+    "Base",
+    "Enforcement",
+    "EnforcementCondition",
+    "EnforcementStatus",
+    "Event",
+    "Execution",
+    "ExecutionStatus",
+    "Identity",
+    "Inquiry",
+    "InquiryStatus",
+    "Key",
+    "Notification",
+    "NotificationState",
+    "OwnerType",
+    "Pack",
+    "PackContent",
+    "PermissionAssignment",
+    "PermissionSet",
+    "Policy",
+    "QueueStats",
+    "Record",
+    "RetentionPolicy",
+    "Rule",
+    "Runtime",
+    "RuntimeType",
+    "Sensor",
+    "Trigger",
+    "Worker",
+    "WorkerStatus",
+    "WorkerType",
+]

@@ -1,0 +1,30 @@
+"""Actions: the units of work rules and users run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Boolean, CheckConstraint, Integer, Text, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.models.base import Base, PackContent, pack_content_checks
+
+
+class Action(PackContent, Base):
+    """An action: a runner, its entry point and the JSON Schema of its parameters."""
+
+    __tablename__ = "action"
+    __table_args__ = (
+        *pack_content_checks(),
+        CheckConstraint("timeout_seconds > 0", name="timeout_positive"),
+    )
+
+    runner_type: Mapped[str] = mapped_column(Text)
+    entry_point: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    parameters: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, default=dict, server_default=text("'{}'::jsonb")
+    )
+    output_schema: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    timeout_seconds: Mapped[int | None] = mapped_column(Integer)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))

@@ -1,0 +1,28 @@
+"""Events: trigger instances emitted by sensors and webhooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Text, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.models.base import Base, Record
+
+
+class Event(Record, Base):
+    """One occurrence of a trigger, with its payload."""
+
+    __tablename__ = "event"
+
+    trigger_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("attune.trigger.id", ondelete="SET NULL"), index=True
+    )
+    trigger_ref: Mapped[str] = mapped_column(Text, index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, default=dict, server_default=text("'{}'::jsonb")
+    )
+    source_sensor_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("attune.sensor.id", ondelete="SET NULL")
+    )

@@ -1,0 +1,55 @@
+"""Executions: one run of an action, possibly a child of a workflow execution."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Text, text
+from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.models.base import Base, Record
+from db.models.enums import EXECUTION_STATUS, ExecutionStatus
+
+
+class Execution(Record, Base):
+    """An action execution: parameters, status, result and where it came from."""
+
+    __tablename__ = "execution"
+
+    action_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("attune.action.id", ondelete="SET NULL"), index=True
+    )
+    action_ref: Mapped[str] = mapped_column(Text, index=True)
+    parameters: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, default=dict, server_default=text("'{}'::jsonb")
+    )
+    status: Mapped[ExecutionStatus] = mapped_column(
+        EXECUTION_STATUS,
+        default=ExecutionStatus.REQUESTED,
+        server_default=text("'requested'"),
+        index=True,
+    )
+    result: Mapped[Any | None] = mapped_column(JSONB)
+    parent_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("attune.execution.id", ondelete="SET NULL"), index=True
+    )
+    enforcement_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("attune.enforcement.id", ondelete="SET NULL"), index=True
+    )
+    executor_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("attune.identity.id", ondelete="SET NULL")
+    )
+    workflow_id: Mapped[str | None] = mapped_column(Text, unique=True)
+    rule_ref: Mapped[str | None] = mapped_column(Text)
+    trigger_ref: Mapped[str | None] = mapped_column(Text)
+    queue_position: Mapped[int | None] = mapped_column(BigInteger)
+    scheduled_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+# Newest-first listing: ORDER BY created DESC, id DESC.
+Index("ix_execution_created_id_desc", Execution.created.desc(), Execution.id.desc())

@@ -1,0 +1,30 @@
+"""Keys: the key-value store, optionally encrypted, scoped to an owner."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Boolean, CheckConstraint, Text, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.models.base import Base, Record
+from db.models.enums import OWNER_TYPE, OwnerType
+
+
+class Key(Record, Base):
+    """A stored value, named within its owner (system, identity, pack, action or sensor)."""
+
+    __tablename__ = "key"
+    __table_args__ = (
+        CheckConstraint("name <> ''", name="name_not_empty"),
+        UniqueConstraint("owner_type", "owner", "name"),
+    )
+
+    name: Mapped[str] = mapped_column(Text)
+    owner_type: Mapped[OwnerType] = mapped_column(
+        OWNER_TYPE, default=OwnerType.SYSTEM, server_default=text("'system'")
+    )
+    owner: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    value: Mapped[Any] = mapped_column(JSONB)
+    encrypted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))

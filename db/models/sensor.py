@@ -1,0 +1,34 @@
+"""Sensors: long-running or polling watchers that emit trigger events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, Text, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.models.base import Base, PackContent, pack_content_checks
+
+
+class Sensor(PackContent, Base):
+    """A sensor: its entry point, runtime and the triggers it emits."""
+
+    __tablename__ = "sensor"
+    __table_args__ = (
+        *pack_content_checks(),
+        CheckConstraint("poll_interval_seconds > 0", name="poll_interval_positive"),
+    )
+
+    entry_point: Mapped[str] = mapped_column(Text)
+    runtime_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("attune.runtime.id", ondelete="SET NULL")
+    )
+    trigger_refs: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), default=list, server_default=text("'{}'::text[]")
+    )
+    config: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, default=dict, server_default=text("'{}'::jsonb")
+    )
+    poll_interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))

@@ -1,0 +1,38 @@
+"""Workers: processes that run executions, and their heartbeats."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, Text, text
+from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.models.base import Base, Record
+from db.models.enums import WORKER_STATUS, WORKER_TYPE, WorkerStatus, WorkerType
+
+
+class Worker(Record, Base):
+    """A registered worker process and its last heartbeat."""
+
+    __tablename__ = "worker"
+    __table_args__ = (CheckConstraint("port BETWEEN 1 AND 65535", name="port_range"),)
+
+    name: Mapped[str] = mapped_column(Text)
+    worker_type: Mapped[WorkerType] = mapped_column(WORKER_TYPE)
+    status: Mapped[WorkerStatus] = mapped_column(
+        WORKER_STATUS, default=WorkerStatus.ACTIVE, server_default=text("'active'")
+    )
+    runtime_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("attune.runtime.id", ondelete="SET NULL")
+    )
+    host: Mapped[str | None] = mapped_column(Text)
+    port: Mapped[int | None] = mapped_column(Integer)
+    capabilities: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, default=dict, server_default=text("'{}'::jsonb")
+    )
+    meta: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, default=dict, server_default=text("'{}'::jsonb")
+    )
+    last_heartbeat: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
