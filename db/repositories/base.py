@@ -1,0 +1,165 @@
+"""The operations every entity shares, written once: find, get, list, create, update, delete.
+
+Each entity module holds one `Repository` for its model plus the queries only it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from attune import errors
+from db.models.base import Record
+from db.repositories.errors import translate
+
+ModelT = TypeVar("ModelT", bound=Record)
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+FRESH = {"populate_existing": True}
+# Columns the database owns; callers never set them.
+READ_ONLY = frozenset({"id", "created", "updated"})
+
+
+class Repository(Generic[ModelT]):
+    """Persistence of one model.
+
+    `order_by` gives the list order of definitions (by ref, login, ...). With
+    `newest_first`, lists are history: newest first, paged by keyset on `id` (identity ids
+    only grow, so `id < before_id` walks back in time without skipping rows).
+    """
+
+    def __init__(
+        self,
+        model: type[ModelT],
+        *,
+        noun: str,
+        order_by: Sequence[str] = ("id",),
+        newest_first: bool = False,
+        natural_key: str | None = None,
+    ) -> None:
+        self.model = model
+        self.noun = noun
+        self.order_by = tuple(order_by)
+        self.newest_first = newest_first
+        self.natural_key = natural_key
+        self.columns = frozenset(column.key for column in model.__table__.columns)  # type: ignore[attr-defined]
+
+    async def find(self, session: AsyncSession, *, id: int) -> ModelT | None:
+        """The record with this id, or None; always as the database has it now."""
+        # populate_existing: the database's ON DELETE rules change rows the session holds.
+        return await session.get(self.model, id, populate_existing=True)
+
+    async def get(self, session: AsyncSession, *, id: int) -> ModelT:
+        """The record with this id; `NotFound` when there is none."""
+        record = await self.find(session, id=id)
+        if record is None:
+            raise errors.NotFound(f"{self.noun} {id} not found", details={"id": id})
+        return record
+
+    async def find_by_key(self, session: AsyncSession, key: str) -> ModelT | None:
+        """The record whose natural key (ref, login, ...) is `key`, or None."""
+        assert self.natural_key is not None, f"{self.noun} has no natural key"
+        query = select(self.model).where(self._column(self.natural_key) == key)
+        return (await session.scalars(query, execution_options=FRESH)).one_or_none()
+
+    async def get_by_key(self, session: AsyncSession, key: str) -> ModelT:
+        """The record whose natural key is `key`; `NotFound` naming it when there is none."""
+        record = await self.find_by_key(session, key)
+        if record is None:
+            raise errors.NotFound(
+                f"{self.noun} {key!r} not found", details={self.natural_key or "key": key}
+            )
+        return record
+
+    async def list(
+        self,
+        session: AsyncSession,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        offset: int = 0,
+        before_id: int | None = None,
+        where: Sequence[ColumnElement[bool]] = (),
+        **equals: Any,
+    ) -> list[ModelT]:
+        """Records matching every `column=value` filter and `where` clause, in list order.
+
+        Definitions page with `offset`; history pages with `before_id` (the last id seen).
+        """
+        if not 1 <= limit <= MAX_LIMIT:
+            raise errors.ValidationError(
+                f"limit must be between 1 and {MAX_LIMIT}, not {limit}", details={"field": "limit"}
+            )
+        if offset < 0:
+            raise errors.ValidationError("offset must not be negative", details={"field": "offset"})
+        query = self._filtered(equals, where)
+        if before_id is not None:
+            query = query.where(self._column("id") < before_id)
+        page = query.limit(limit).offset(offset)
+        return list((await session.scalars(page, execution_options=FRESH)).all())
+
+    async def create(self, session: AsyncSession, **values: Any) -> ModelT:
+        """Insert a record; the database fills every default it owns."""
+        self._check_fields(values)
+        record = self.model(**values)
+        session.add(record)
+        await self._flush(session)
+        return record
+
+    async def update(self, session: AsyncSession, *, id: int, changes: Mapping[str, Any]) -> ModelT:
+        """Set only the fields given; no fields returns the record unchanged."""
+        record = await self.get(session, id=id)
+        if not changes:
+            return record
+        self._check_fields(changes)
+        for field, value in changes.items():
+            setattr(record, field, value)
+        await self._flush(session)
+        return record
+
+    async def delete(self, session: AsyncSession, *, id: int) -> bool:
+        """Delete the record; says whether there was one. The database applies the FK rules."""
+        record = await self.find(session, id=id)
+        if record is None:
+            return False
+        await session.delete(record)
+        await self._flush(session)
+        return True
+
+    def _filtered(
+        self, equals: Mapping[str, Any], where: Sequence[ColumnElement[bool]]
+    ) -> Select[ModelT]:
+        self._check_fields(equals, allow_read_only=True)
+        query = select(self.model).where(*where)
+        for field, value in equals.items():
+            query = query.where(self._column(field) == value)
+        if self.newest_first:
+            return query.order_by(self._column("id").desc())
+        return query.order_by(*(self._column(name) for name in self.order_by), self._column("id"))
+
+    def _column(self, name: str) -> InstrumentedAttribute[Any]:
+        column: InstrumentedAttribute[Any] = getattr(self.model, name)
+        return column
+
+    def _check_fields(self, values: Mapping[str, Any], *, allow_read_only: bool = False) -> None:
+        allowed = self.columns if allow_read_only else self.columns - READ_ONLY
+        unknown = sorted(set(values) - allowed)
+        if unknown:
+            raise errors.ValidationError(
+                f"{self.noun} has no settable field {', '.join(unknown)}",
+                details={"fields": unknown},
+            )
+
+    async def _flush(self, session: AsyncSession) -> None:
+        try:
+            await session.flush()
+        except DBAPIError as error:
+            domain_error = translate(error, self.noun)
+            if domain_error is None:
+                raise
+            raise domain_error from error
