@@ -2,7 +2,47 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy import func, or_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from attune import errors
 from db.models import ApiToken
-from db.repositories.base import Repository
+from db.repositories.base import DEFAULT_LIMIT, FRESH, Repository
 
 repository = Repository(ApiToken, noun="API token", newest_first=True, natural_key="token_hash")
+
+
+async def list_by_identity(
+    session: AsyncSession,
+    *,
+    identity_id: int,
+    limit: int = DEFAULT_LIMIT,
+    before_id: int | None = None,
+) -> list[ApiToken]:
+    """The identity's tokens, newest first, paged by `before_id`."""
+    return await repository.list(session, identity_id=identity_id, limit=limit, before_id=before_id)
+
+
+async def find_active(session: AsyncSession, *, token_hash: str, now: datetime) -> ApiToken | None:
+    """The token with this hash if it is neither revoked nor expired at `now`, else None."""
+    not_expired = or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now)
+    found = await repository.list(
+        session, token_hash=token_hash, revoked=False, where=[not_expired], limit=1
+    )
+    return found[0] if found else None
+
+
+async def touch_last_used(session: AsyncSession, *, id: int) -> ApiToken:
+    """Set the token's `last_used_at` to the database's now; `NotFound` when there is none."""
+    statement = (
+        update(ApiToken)
+        .where(ApiToken.id == id)
+        .values(last_used_at=func.now())
+        .returning(ApiToken)
+    )
+    token = (await session.scalars(statement, execution_options=FRESH)).one_or_none()
+    if token is None:
+        raise errors.NotFound(f"{repository.noun} {id} not found", details={"id": id})
+    return token

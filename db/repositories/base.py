@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import BigInteger, ColumnElement, Integer, Select, SmallInteger, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -22,6 +22,13 @@ ModelT = TypeVar("ModelT", bound=Record)
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 FRESH = {"populate_existing": True}
+# asyncpg rejects an out-of-range integer before PostgreSQL sees it, naming only the query
+# argument ($6); checking here lets the error name the field.
+INTEGER_RANGES = {
+    SmallInteger: (-(2**15), 2**15 - 1),
+    BigInteger: (-(2**63), 2**63 - 1),
+    Integer: (-(2**31), 2**31 - 1),
+}
 # Columns the database owns; callers never set them.
 READ_ONLY = frozenset({"id", "created", "updated"})
 
@@ -48,7 +55,13 @@ class Repository(Generic[ModelT]):
         self.order_by = tuple(order_by)
         self.newest_first = newest_first
         self.natural_key = natural_key
-        self.columns = frozenset(column.key for column in model.__table__.columns)  # type: ignore[attr-defined]
+        table = model.__table__  # type: ignore[attr-defined]
+        self.columns = frozenset(column.key for column in table.columns)
+        self.integer_ranges = {
+            column.key: _integer_range(column.type)
+            for column in table.columns
+            if _integer_range(column.type) is not None
+        }
 
     async def find(self, session: AsyncSession, *, id: int) -> ModelT | None:
         """The record with this id, or None; always as the database has it now."""
@@ -154,6 +167,17 @@ class Repository(Generic[ModelT]):
                 f"{self.noun} has no settable field {', '.join(unknown)}",
                 details={"fields": unknown},
             )
+        for field, value in values.items():
+            bounds = self.integer_ranges.get(field)
+            if (
+                bounds is not None
+                and isinstance(value, int)
+                and not bounds[0] <= value <= bounds[1]
+            ):
+                raise errors.ValidationError(
+                    f"invalid {self.noun}: {field} must be between {bounds[0]} and {bounds[1]}",
+                    details={"field": field},
+                )
 
     async def _flush(self, session: AsyncSession) -> None:
         try:
@@ -163,3 +187,11 @@ class Repository(Generic[ModelT]):
             if domain_error is None:
                 raise
             raise domain_error from error
+
+
+def _integer_range(column_type: object) -> tuple[int, int] | None:
+    # Most specific first: BigInteger and SmallInteger are subclasses of Integer.
+    for kind, bounds in INTEGER_RANGES.items():
+        if isinstance(column_type, kind):
+            return bounds
+    return None

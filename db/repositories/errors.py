@@ -18,6 +18,23 @@ CHECK_MESSAGES = {
     "timeout_positive": "timeout must be greater than 0",
     "login_not_empty": "login must not be empty",
     "name_not_empty": "name must not be empty",
+    "trigger_type": "type must be webhook, custom or timer",
+    "poll_interval_positive": "poll interval must be greater than 0",
+    "concurrency_limit_positive": "concurrency limit must be at least 1",
+    "max_queue_length_nonnegative": "max queue length must not be negative",
+    "on_full": "on_full must be reject",
+    "method": "method must be enqueue or cancel",
+    "rate_limit_positive": "rate limit must be greater than 0",
+    "queue_length_nonnegative": "queue length must not be negative",
+    "active_count_nonnegative": "active count must not be negative",
+    "max_concurrent_nonnegative": "max concurrent must not be negative",
+}
+
+# Where one kind of rule reads differently per table.
+CONSTRAINT_MESSAGES = {
+    "ck_pack_ref_format": "ref must be lowercase letters, digits, '_' or '-' (no dots)",
+    "ck_runtime_ref_format": "ref must be lowercase `pack.action.name` or `pack.sensor.name`",
+    "ck_permission_set_ref_format": "ref must be lowercase letters, digits, '_', '-' or '.'",
 }
 
 UNIQUE_VIOLATION = "23505"
@@ -25,6 +42,7 @@ CHECK_VIOLATION = "23514"
 FOREIGN_KEY_VIOLATION = "23503"
 NOT_NULL_VIOLATION = "23502"
 DATA_EXCEPTION_CLASS = "22"
+PROGRAM_LIMIT_EXCEEDED = "54000"
 
 
 def translate(error: DBAPIError, noun: str) -> errors.AttuneError | None:
@@ -43,7 +61,9 @@ def translate(error: DBAPIError, noun: str) -> errors.AttuneError | None:
         )
     if sqlstate == CHECK_VIOLATION:
         kind = (constraint or "").removeprefix(f"ck_{table}_")
-        reason = CHECK_MESSAGES.get(kind, "a value breaks a rule of the table")
+        reason = CONSTRAINT_MESSAGES.get(constraint or "") or CHECK_MESSAGES.get(
+            kind, "a value breaks a rule of the table"
+        )
         return errors.ValidationError(f"invalid {noun}: {reason} ({constraint})", details=details)
     if sqlstate == FOREIGN_KEY_VIOLATION:
         detail = getattr(cause, "detail", None) or "it refers to a record that does not exist"
@@ -52,6 +72,12 @@ def translate(error: DBAPIError, noun: str) -> errors.AttuneError | None:
         column = getattr(cause, "column_name", None)
         return errors.ValidationError(
             f"invalid {noun}: {column} is required", details={"field": column}
+        )
+    if sqlstate == PROGRAM_LIMIT_EXCEEDED:
+        # In practice: a unique text value too large for its index entry (about 2.7 kB).
+        message = str(cause or error.orig).splitlines()[0]
+        return errors.ValidationError(
+            f"invalid {noun}: a value is too long ({message})", details={"sqlstate": sqlstate}
         )
     if sqlstate.startswith(DATA_EXCEPTION_CLASS):
         message = str(cause or error.orig).splitlines()[0]

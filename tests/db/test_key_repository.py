@@ -1,0 +1,312 @@
+"""Key repository against the real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import func, null, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from attune import errors
+from db.models import Key, OwnerType
+from db.repositories import key
+from tests.db.factories import unique
+from tests.db.factories_access import make_key
+
+UNIQUE_NAME = "uq_key_owner_type_owner_name"
+
+
+async def _json_type(session: AsyncSession, key_id: int) -> str | None:
+    """What PostgreSQL holds in `value`: 'null' for JSON null, None for SQL NULL."""
+    return await session.scalar(select(func.jsonb_typeof(Key.value)).where(Key.id == key_id))
+
+
+async def test_create_with_every_field_and_read_back(session: AsyncSession) -> None:
+    name = unique("full")
+    owner = unique("pack")
+    value = {"user": "deploy", "hosts": ["a", "b"], "port": 22, "extra": {"x": None}}
+    created = await key.repository.create(
+        session,
+        name=name,
+        owner_type=OwnerType.PACK,
+        owner=owner,
+        value=value,
+        encrypted=True,
+    )
+    read = await key.repository.get(session, id=created.id)
+    assert read.name == name
+    assert read.owner_type is OwnerType.PACK
+    assert read.owner == owner
+    assert read.value == value
+    assert read.encrypted is True
+
+
+async def test_create_minimal_gets_database_defaults(session: AsyncSession) -> None:
+    created = await key.repository.create(session, name=unique("min"), value="v")
+    assert created.id > 0
+    assert created.owner_type is OwnerType.SYSTEM
+    assert created.owner == ""
+    assert created.encrypted is False
+    assert created.value == "v"
+    assert created.created == created.updated
+
+
+@pytest.mark.parametrize(
+    ("value", "json_type"),
+    [
+        ("a string", "string"),
+        ("", "string"),
+        (42, "number"),
+        (-3.25, "number"),
+        (2**63 - 1, "number"),
+        (True, "boolean"),
+        ({}, "object"),
+        ({"nested": {"deeper": {"list": [1, "two", None, {"three": 3}]}}}, "object"),
+        ([], "array"),
+        ([1, "two", {"three": [3]}], "array"),
+        (None, "null"),
+    ],
+)
+async def test_value_takes_any_json_type(session: AsyncSession, value: Any, json_type: str) -> None:
+    created = await make_key(session, value=value)
+    read = await key.repository.get(session, id=created.id)
+    assert read.value == value
+    assert type(read.value) is type(value)
+    assert await _json_type(session, created.id) == json_type
+
+
+async def test_sql_null_value_is_refused(session: AsyncSession) -> None:
+    with pytest.raises(errors.ValidationError, match="value is required") as raised:
+        await make_key(session, value=null())
+    assert raised.value.details == {"field": "value"}
+
+
+async def test_missing_value_is_refused(session: AsyncSession) -> None:
+    with pytest.raises(errors.ValidationError, match="value is required"):
+        await key.repository.create(session, name=unique("novalue"))
+
+
+@pytest.mark.parametrize("owner_type", list(OwnerType))
+async def test_every_owner_type_round_trips_and_scopes_queries(
+    session: AsyncSession, owner_type: OwnerType
+) -> None:
+    owner = unique("owner")
+    name = unique("name")
+    created = await make_key(session, name=name, owner_type=owner_type, owner=owner)
+    read = await key.repository.get(session, id=created.id)
+    assert read.owner_type is owner_type
+    listed = await key.list_by_owner(session, owner_type=owner_type, owner=owner)
+    assert [k.id for k in listed] == [created.id]
+    found = await key.find_by_name(session, name=name, owner_type=owner_type, owner=owner)
+    assert found is not None
+    assert found.id == created.id
+
+
+async def test_owner_type_accepts_its_string_value(session: AsyncSession) -> None:
+    created = await make_key(session, owner_type="identity", owner=unique("user"))
+    read = await key.repository.get(session, id=created.id)
+    assert read.owner_type is OwnerType.IDENTITY
+
+
+async def test_unknown_owner_type_is_a_validation_error(session: AsyncSession) -> None:
+    with pytest.raises(errors.ValidationError, match="owner_type") as raised:
+        await make_key(session, owner_type="tenant")
+    assert raised.value.details["sqlstate"] == "22P02"
+
+
+async def test_find_and_get_missing(session: AsyncSession) -> None:
+    assert await key.repository.find(session, id=2**62) is None
+    with pytest.raises(errors.NotFound, match=f"key {2**62} not found"):
+        await key.repository.get(session, id=2**62)
+
+
+async def test_find_by_name_defaults_to_the_system_scope(session: AsyncSession) -> None:
+    name = unique("sys")
+    system_key = await make_key(session, name=name)
+    await make_key(session, name=name, owner_type=OwnerType.PACK, owner=unique("pack"))
+    found = await key.find_by_name(session, name=name)
+    assert found is not None
+    assert found.id == system_key.id
+    assert found.owner_type is OwnerType.SYSTEM
+
+
+async def test_find_by_name_only_looks_in_the_given_scope(session: AsyncSession) -> None:
+    name = unique("scoped")
+    owner = unique("user")
+    await make_key(session, name=name, owner_type=OwnerType.IDENTITY, owner=owner)
+    assert await key.find_by_name(session, name=name) is None
+    assert (
+        await key.find_by_name(session, name=name, owner_type=OwnerType.PACK, owner=owner) is None
+    )
+    assert (
+        await key.find_by_name(
+            session, name=name, owner_type=OwnerType.IDENTITY, owner=unique("someone")
+        )
+        is None
+    )
+    assert await key.find_by_name(session, name=unique("missing")) is None
+
+
+async def test_find_by_name_is_exact(session: AsyncSession) -> None:
+    name = unique("exact")
+    await make_key(session, name=name)
+    assert await key.find_by_name(session, name=name.upper()) is None
+    assert await key.find_by_name(session, name=name[:-1]) is None
+
+
+async def test_list_by_owner_is_ordered_by_name_and_pages(session: AsyncSession) -> None:
+    owner = unique("pack")
+    stem = unique("k")
+    for suffix in ("c", "a", "b"):
+        await make_key(session, name=f"{stem}-{suffix}", owner_type=OwnerType.PACK, owner=owner)
+    listed = await key.list_by_owner(session, owner_type=OwnerType.PACK, owner=owner)
+    assert [k.name for k in listed] == [f"{stem}-a", f"{stem}-b", f"{stem}-c"]
+    page = await key.list_by_owner(
+        session, owner_type=OwnerType.PACK, owner=owner, limit=1, offset=1
+    )
+    assert [k.name for k in page] == [f"{stem}-b"]
+
+
+async def test_list_by_owner_holds_only_that_owner(session: AsyncSession) -> None:
+    owner = unique("shared")
+    mine = await make_key(session, owner_type=OwnerType.ACTION, owner=owner)
+    await make_key(session, owner_type=OwnerType.SENSOR, owner=owner)
+    await make_key(session, owner_type=OwnerType.ACTION, owner=unique("other"))
+    listed = await key.list_by_owner(session, owner_type=OwnerType.ACTION, owner=owner)
+    assert [k.id for k in listed] == [mine.id]
+
+
+async def test_list_by_owner_without_keys_is_empty(session: AsyncSession) -> None:
+    assert await key.list_by_owner(session, owner_type=OwnerType.PACK, owner=unique("none")) == []
+
+
+@pytest.mark.parametrize("limit", [0, 1001])
+async def test_list_by_owner_refuses_unbounded_limits(session: AsyncSession, limit: int) -> None:
+    with pytest.raises(errors.ValidationError, match="limit"):
+        await key.list_by_owner(session, owner_type=OwnerType.SYSTEM, owner="", limit=limit)
+
+
+async def test_list_is_ordered_by_owner_type_owner_and_name(session: AsyncSession) -> None:
+    owner_a, owner_b = sorted([unique("oa"), unique("ob")])
+    stem = unique("ord")
+    for name, owner_type, owner in [
+        ("b", OwnerType.PACK, owner_b),
+        ("a", OwnerType.PACK, owner_b),
+        ("z", OwnerType.PACK, owner_a),
+        ("y", OwnerType.IDENTITY, owner_b),
+    ]:
+        await make_key(session, name=f"{stem}-{name}", owner_type=owner_type, owner=owner)
+    listed = await key.repository.list(session, limit=1000)
+    ours = [(k.owner_type, k.owner, k.name) for k in listed if k.name.startswith(stem)]
+    # Enum values sort in declaration order: system, identity, pack, action, sensor.
+    assert ours == [
+        (OwnerType.IDENTITY, owner_b, f"{stem}-y"),
+        (OwnerType.PACK, owner_a, f"{stem}-z"),
+        (OwnerType.PACK, owner_b, f"{stem}-a"),
+        (OwnerType.PACK, owner_b, f"{stem}-b"),
+    ]
+
+
+async def test_list_filters_by_encrypted(session: AsyncSession) -> None:
+    owner = unique("enc")
+    secret = await make_key(session, owner_type=OwnerType.PACK, owner=owner, encrypted=True)
+    await make_key(session, owner_type=OwnerType.PACK, owner=owner, encrypted=False)
+    listed = await key.repository.list(session, owner=owner, encrypted=True)
+    assert [k.id for k in listed] == [secret.id]
+
+
+async def test_partial_update_changes_only_given_fields(session: AsyncSession) -> None:
+    created = await make_key(session, value={"old": True}, encrypted=True)
+    updated = await key.repository.update(session, id=created.id, changes={"value": [1, 2]})
+    assert updated.value == [1, 2]
+    assert updated.encrypted is True
+    assert updated.name == created.name
+    assert updated.owner_type is OwnerType.SYSTEM
+
+
+async def test_update_to_json_null_keeps_a_json_null(session: AsyncSession) -> None:
+    created = await make_key(session, value="set")
+    await key.repository.update(session, id=created.id, changes={"value": None})
+    assert (await key.repository.get(session, id=created.id)).value is None
+    assert await _json_type(session, created.id) == "null"
+
+
+async def test_update_missing_raises_not_found(session: AsyncSession) -> None:
+    with pytest.raises(errors.NotFound):
+        await key.repository.update(session, id=2**62, changes={"value": 1})
+
+
+async def test_updated_advances_and_created_stays(session: AsyncSession) -> None:
+    created = await make_key(session)
+    first_created, first_updated = created.created, created.updated
+    assert first_created == first_updated
+    await asyncio.sleep(0.01)
+    updated = await key.repository.update(session, id=created.id, changes={"value": "new"})
+    assert updated.updated > first_updated
+    assert updated.created == first_created
+
+
+async def test_delete_says_whether_a_row_went(session: AsyncSession) -> None:
+    created = await make_key(session)
+    assert await key.repository.delete(session, id=created.id) is True
+    assert await key.repository.find(session, id=created.id) is None
+    assert await key.find_by_name(session, name=created.name) is None
+    assert await key.repository.delete(session, id=created.id) is False
+
+
+async def test_duplicate_name_in_one_scope_is_a_conflict(session: AsyncSession) -> None:
+    owner = unique("pack")
+    created = await make_key(session, owner_type=OwnerType.PACK, owner=owner)
+    with pytest.raises(errors.Conflict) as raised:
+        await make_key(session, name=created.name, owner_type=OwnerType.PACK, owner=owner)
+    assert raised.value.details["constraint"] == UNIQUE_NAME
+    assert created.name in raised.value.message
+
+
+async def test_duplicate_system_key_is_a_conflict(session: AsyncSession) -> None:
+    created = await make_key(session)
+    with pytest.raises(errors.Conflict) as raised:
+        await make_key(session, name=created.name)
+    assert raised.value.details["constraint"] == UNIQUE_NAME
+
+
+async def test_same_name_in_other_scopes_is_allowed(session: AsyncSession) -> None:
+    name = unique("same")
+    owner = unique("o")
+    scopes = [
+        (OwnerType.SYSTEM, ""),
+        (OwnerType.PACK, owner),
+        (OwnerType.ACTION, owner),
+        (OwnerType.PACK, unique("o2")),
+    ]
+    for owner_type, scope_owner in scopes:
+        await make_key(session, name=name, owner_type=owner_type, owner=scope_owner)
+    for owner_type, scope_owner in scopes:
+        found = await key.find_by_name(session, name=name, owner_type=owner_type, owner=scope_owner)
+        assert found is not None
+        assert (found.owner_type, found.owner) == (owner_type, scope_owner)
+
+
+async def test_empty_name_is_a_validation_error(session: AsyncSession) -> None:
+    with pytest.raises(errors.ValidationError, match="name must not be empty") as raised:
+        await make_key(session, name="")
+    assert raised.value.details["constraint"] == "ck_key_name_not_empty"
+
+
+async def test_missing_name_names_it(session: AsyncSession) -> None:
+    with pytest.raises(errors.ValidationError, match="name is required"):
+        await key.repository.create(session, value="v")
+
+
+async def test_long_and_special_names_and_values_round_trip(session: AsyncSession) -> None:
+    name = unique("long") + "/path.with:symbols-" * 100
+    owner = "Ünïcödé 🚀 'quotes' \"double\" \\ backslash; DROP TABLE key; --"
+    value = {"text": "x" * 100_000, "unicode": "🚀\u0001\ttab\nnewline", "quote": "'\"\\"}
+    created = await make_key(session, name=name, owner_type=OwnerType.IDENTITY, owner=owner)
+    await key.repository.update(session, id=created.id, changes={"value": value})
+    found = await key.find_by_name(session, name=name, owner_type=OwnerType.IDENTITY, owner=owner)
+    assert found is not None
+    assert found.id == created.id
+    assert found.value == value
