@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, CheckConstraint, Integer, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.base import Base, PackContent, pack_content_checks
+from db.models.base import Base, PackContent, json_object, pack_content_checks
 
 
 class Action(PackContent, Base):
@@ -22,9 +22,7 @@ class Action(PackContent, Base):
 
     runner_type: Mapped[str] = mapped_column(Text)
     entry_point: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
-    parameters: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, default=dict, server_default=text("'{}'::jsonb")
-    )
+    parameters: Mapped[dict[str, Any]] = json_object()
     output_schema: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     timeout_seconds: Mapped[int | None] = mapped_column(Integer)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))

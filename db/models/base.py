@@ -14,9 +14,10 @@ from sqlalchemy import (
     MetaData,
     Text,
     func,
+    text,
 )
-from sqlalchemy.dialects.postgresql import TIMESTAMP
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
+from sqlalchemy.orm import DeclarativeBase, Mapped, MappedColumn, mapped_column
 
 from db.schema import metadata as attune_metadata
 
@@ -69,5 +70,22 @@ def pack_content_checks() -> tuple[CheckConstraint, CheckConstraint]:
     """`ref_format` and `ref_parts` (ref is `pack_ref.name`) for one pack-content table."""
     return (
         CheckConstraint(f"ref ~ '{REF_PATTERN}'", name="ref_format"),
-        CheckConstraint("ref = pack_ref || '.' || name", name="ref_parts"),
+        # The pack part has no dots, so a ref splits into pack and name one way only.
+        CheckConstraint(
+            "ref = pack_ref || '.' || name AND pack_ref ~ '^[a-z0-9_-]+$'", name="ref_parts"
+        ),
     )
+
+
+def json_object() -> MappedColumn[Any]:
+    """A NOT NULL JSON column holding an object, `{}` by default.
+
+    `none_as_null`: an ORM write of None means "no value" (the default applies) rather
+    than a JSON `null` where an object belongs; repositories refuse None outright.
+    """
+    return mapped_column(JSONB(none_as_null=True), default=dict, server_default=text("'{}'::jsonb"))
+
+
+def json_list() -> MappedColumn[Any]:
+    """A NOT NULL JSON column holding a list, `[]` by default (None is refused, as above)."""
+    return mapped_column(JSONB(none_as_null=True), default=list, server_default=text("'[]'::jsonb"))

@@ -8,7 +8,7 @@ from sqlalchemy import BigInteger, ForeignKey, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.base import Base, Record
+from db.models.base import Base, Record, json_object
 from db.models.enums import (
     ENFORCEMENT_CONDITION,
     ENFORCEMENT_STATUS,
@@ -39,11 +39,7 @@ class Enforcement(Record, Base):
     condition: Mapped[EnforcementCondition] = mapped_column(
         ENFORCEMENT_CONDITION, default=EnforcementCondition.ALL, server_default=text("'all'")
     )
-    conditions: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, default=dict, server_default=text("'{}'::jsonb")
-    )
-    payload: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, default=dict, server_default=text("'{}'::jsonb")
-    )
+    conditions: Mapped[dict[str, Any]] = json_object()
+    payload: Mapped[dict[str, Any]] = json_object()
     parameters: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     error: Mapped[str | None] = mapped_column(Text)

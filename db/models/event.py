@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Text, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import BigInteger, ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.base import Base, Record
+from db.models.base import Base, Record, json_object
 
 
 class Event(Record, Base):
@@ -20,9 +19,7 @@ class Event(Record, Base):
         BigInteger, ForeignKey("attune.trigger.id", ondelete="SET NULL"), index=True
     )
     trigger_ref: Mapped[str] = mapped_column(Text, index=True)
-    payload: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, default=dict, server_default=text("'{}'::jsonb")
-    )
+    payload: Mapped[dict[str, Any]] = json_object()
     source_sensor_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("attune.sensor.id", ondelete="SET NULL")
     )

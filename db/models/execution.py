@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, Text, text
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.base import Base, Record
+from db.models.base import Base, Record, json_object
 from db.models.enums import EXECUTION_STATUS, ExecutionStatus
 
 
@@ -22,9 +22,7 @@ class Execution(Record, Base):
         BigInteger, ForeignKey("attune.action.id", ondelete="SET NULL"), index=True
     )
     action_ref: Mapped[str] = mapped_column(Text, index=True)
-    parameters: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, default=dict, server_default=text("'{}'::jsonb")
-    )
+    parameters: Mapped[dict[str, Any]] = json_object()
     status: Mapped[ExecutionStatus] = mapped_column(
         EXECUTION_STATUS,
         default=ExecutionStatus.REQUESTED,

@@ -14,10 +14,10 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
+from sqlalchemy.dialects.postgresql import TIMESTAMP
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.base import Base, Record
+from db.models.base import Base, Record, json_list, json_object
 
 
 class Identity(Record, Base):
@@ -29,9 +29,7 @@ class Identity(Record, Base):
     login: Mapped[str] = mapped_column(Text, unique=True)
     display_name: Mapped[str | None] = mapped_column(Text)
     password_hash: Mapped[str | None] = mapped_column(Text)
-    attributes: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, default=dict, server_default=text("'{}'::jsonb")
-    )
+    attributes: Mapped[dict[str, Any]] = json_object()
     frozen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
@@ -59,9 +57,7 @@ class PermissionSet(Record, Base):
     ref: Mapped[str] = mapped_column(Text, unique=True)
     label: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
-    grants: Mapped[list[Any]] = mapped_column(
-        JSONB, default=list, server_default=text("'[]'::jsonb")
-    )
+    grants: Mapped[list[Any]] = json_list()
 
 
 class PermissionAssignment(Record, Base):

@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, ForeignKey, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.base import Base, Record
+from db.models.base import Base, Record, json_object
 from db.models.enums import INQUIRY_STATUS, InquiryStatus
 
 
@@ -22,9 +22,7 @@ class Inquiry(Record, Base):
         BigInteger, ForeignKey("attune.execution.id", ondelete="CASCADE"), index=True
     )
     prompt: Mapped[str] = mapped_column(Text)
-    response_schema: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, default=dict, server_default=text("'{}'::jsonb")
-    )
+    response_schema: Mapped[dict[str, Any]] = json_object()
     assignees: Mapped[list[str]] = mapped_column(
         ARRAY(Text), default=list, server_default=text("'{}'::text[]")
     )

@@ -26,5 +26,5 @@ class Key(Record, Base):
         OWNER_TYPE, default=OwnerType.SYSTEM, server_default=text("'system'")
     )
     owner: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
-    value: Mapped[Any] = mapped_column(JSONB)
+    value: Mapped[Any] = mapped_column(JSONB(none_as_null=True))
     encrypted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))

@@ -19,7 +19,11 @@ class Policy(PackContent, Base):
         CheckConstraint("max_queue_length >= 0", name="max_queue_length_nonnegative"),
         CheckConstraint("on_full IN ('reject')", name="on_full"),
         CheckConstraint("method IN ('enqueue', 'cancel')", name="method"),
-        CheckConstraint("rate_limit_per_second > 0", name="rate_limit_positive"),
+        # NaN > 0 holds in PostgreSQL and NaN sorts above Infinity: this refuses both.
+        CheckConstraint(
+            "rate_limit_per_second > 0 AND rate_limit_per_second < 'Infinity'",
+            name="rate_limit_positive",
+        ),
     )
 
     action_id: Mapped[int | None] = mapped_column(

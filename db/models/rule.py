@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Text, text
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.base import Base, PackContent, pack_content_checks
+from db.models.base import Base, PackContent, json_object, pack_content_checks
 
 
 class Rule(PackContent, Base):
@@ -25,10 +24,6 @@ class Rule(PackContent, Base):
         BigInteger, ForeignKey("attune.action.id", ondelete="SET NULL")
     )
     action_ref: Mapped[str] = mapped_column(Text)
-    criteria: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, default=dict, server_default=text("'{}'::jsonb")
-    )
-    action_parameters: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, default=dict, server_default=text("'{}'::jsonb")
-    )
+    criteria: Mapped[dict[str, Any]] = json_object()
+    action_parameters: Mapped[dict[str, Any]] = json_object()
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))

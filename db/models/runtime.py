@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Text, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.base import Base, Record
+from db.models.base import Base, Record, json_object
 from db.models.enums import RUNTIME_TYPE, RuntimeType
 
 
@@ -26,9 +25,5 @@ class Runtime(Record, Base):
         BigInteger, ForeignKey("attune.pack.id", ondelete="CASCADE")
     )
     description: Mapped[str | None] = mapped_column(Text)
-    distributions: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, default=dict, server_default=text("'{}'::jsonb")
-    )
-    installation: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, default=dict, server_default=text("'{}'::jsonb")
-    )
+    distributions: Mapped[dict[str, Any]] = json_object()
+    installation: Mapped[dict[str, Any]] = json_object()

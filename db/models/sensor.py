@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, Text, text
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.base import Base, PackContent, pack_content_checks
+from db.models.base import Base, PackContent, json_object, pack_content_checks
 
 
 class Sensor(PackContent, Base):
@@ -27,8 +27,6 @@ class Sensor(PackContent, Base):
     trigger_refs: Mapped[list[str]] = mapped_column(
         ARRAY(Text), default=list, server_default=text("'{}'::text[]")
     )
-    config: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, default=dict, server_default=text("'{}'::jsonb")
-    )
+    config: Mapped[dict[str, Any]] = json_object()
     poll_interval_seconds: Mapped[int | None] = mapped_column(Integer)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Boolean, CheckConstraint, Text, text
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.base import Base, PackContent, pack_content_checks
+from db.models.base import Base, PackContent, json_object, pack_content_checks
 
 
 class Trigger(PackContent, Base):
@@ -23,8 +22,6 @@ class Trigger(PackContent, Base):
     trigger_type: Mapped[str] = mapped_column(
         Text, default="custom", server_default=text("'custom'")
     )
-    payload_schema: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, default=dict, server_default=text("'{}'::jsonb")
-    )
+    payload_schema: Mapped[dict[str, Any]] = json_object()
     webhook_secret: Mapped[str | None] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, Text, text
-from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
+from sqlalchemy.dialects.postgresql import TIMESTAMP
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models.base import Base, Record
+from db.models.base import Base, Record, json_object
 from db.models.enums import WORKER_STATUS, WORKER_TYPE, WorkerStatus, WorkerType
 
 
@@ -29,10 +29,6 @@ class Worker(Record, Base):
     )
     host: Mapped[str | None] = mapped_column(Text)
     port: Mapped[int | None] = mapped_column(Integer)
-    capabilities: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, default=dict, server_default=text("'{}'::jsonb")
-    )
-    meta: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, default=dict, server_default=text("'{}'::jsonb")
-    )
+    capabilities: Mapped[dict[str, Any]] = json_object()
+    meta: Mapped[dict[str, Any]] = json_object()
     last_heartbeat: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))

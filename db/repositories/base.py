@@ -57,6 +57,9 @@ class Repository(Generic[ModelT]):
         self.natural_key = natural_key
         table = model.__table__  # type: ignore[attr-defined]
         self.columns = frozenset(column.key for column in table.columns)
+        # An explicit None for these is refused up front: for JSON columns the ORM would
+        # otherwise store a JSON null (or quietly apply the default) instead of failing.
+        self.required = frozenset(column.key for column in table.columns if not column.nullable)
         self.integer_ranges = {
             column.key: _integer_range(column.type)
             for column in table.columns
@@ -168,6 +171,10 @@ class Repository(Generic[ModelT]):
                 details={"fields": unknown},
             )
         for field, value in values.items():
+            if value is None and field in self.required and not allow_read_only:
+                raise errors.ValidationError(
+                    f"invalid {self.noun}: {field} is required", details={"field": field}
+                )
             bounds = self.integer_ranges.get(field)
             if (
                 bounds is not None

@@ -12,7 +12,7 @@ from attune import errors
 CHECK_MESSAGES = {
     "ref_format": "ref must be lowercase `pack.name` (letters, digits, '_' or '-'; "
     "the pack part without dots)",
-    "ref_parts": "ref must equal `pack_ref.name`",
+    "ref_parts": "ref must equal `pack_ref.name`, with no dots in pack_ref",
     "version_semver": "version must be semantic (MAJOR.MINOR.PATCH, e.g. 1.2.0)",
     "port_range": "port must be between 1 and 65535",
     "timeout_positive": "timeout must be greater than 0",
@@ -24,7 +24,7 @@ CHECK_MESSAGES = {
     "max_queue_length_nonnegative": "max queue length must not be negative",
     "on_full": "on_full must be reject",
     "method": "method must be enqueue or cancel",
-    "rate_limit_positive": "rate limit must be greater than 0",
+    "rate_limit_positive": "rate limit must be a finite number greater than 0",
     "queue_length_nonnegative": "queue length must not be negative",
     "active_count_nonnegative": "active count must not be negative",
     "max_concurrent_nonnegative": "max concurrent must not be negative",

@@ -66,7 +66,6 @@ async def test_create_minimal_gets_database_defaults(session: AsyncSession) -> N
         ({"nested": {"deeper": {"list": [1, "two", None, {"three": 3}]}}}, "object"),
         ([], "array"),
         ([1, "two", {"three": [3]}], "array"),
-        (None, "null"),
     ],
 )
 async def test_value_takes_any_json_type(session: AsyncSession, value: Any, json_type: str) -> None:
@@ -226,11 +225,13 @@ async def test_partial_update_changes_only_given_fields(session: AsyncSession) -
     assert updated.owner_type is OwnerType.SYSTEM
 
 
-async def test_update_to_json_null_keeps_a_json_null(session: AsyncSession) -> None:
+async def test_a_key_without_a_value_is_refused(session: AsyncSession) -> None:
+    with pytest.raises(errors.ValidationError, match="value is required"):
+        await make_key(session, value=None)
     created = await make_key(session, value="set")
-    await key.repository.update(session, id=created.id, changes={"value": None})
-    assert (await key.repository.get(session, id=created.id)).value is None
-    assert await _json_type(session, created.id) == "null"
+    with pytest.raises(errors.ValidationError, match="value is required"):
+        await key.repository.update(session, id=created.id, changes={"value": None})
+    assert (await key.repository.get(session, id=created.id)).value == "set"
 
 
 async def test_update_missing_raises_not_found(session: AsyncSession) -> None:

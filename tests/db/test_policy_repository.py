@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any
 
 import pytest
@@ -205,6 +206,8 @@ async def test_every_method_round_trips(session: AsyncSession, method: str) -> N
         ("method", "", "ck_policy_method"),
         ("rate_limit_per_second", 0.0, "ck_policy_rate_limit_positive"),
         ("rate_limit_per_second", -0.5, "ck_policy_rate_limit_positive"),
+        ("rate_limit_per_second", math.nan, "ck_policy_rate_limit_positive"),
+        ("rate_limit_per_second", math.inf, "ck_policy_rate_limit_positive"),
     ],
 )
 async def test_value_breaking_a_rule_is_a_validation_error(

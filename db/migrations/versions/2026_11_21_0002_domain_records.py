@@ -172,7 +172,7 @@ def _create_pack_content(table: str, *items: sa.schema.SchemaItem) -> None:
         _unique(table, "ref"),
         _fk(table, "pack_id", "pack", "CASCADE"),
         _check(table, "ref_format", f"ref ~ '{PACK_CONTENT_REF}'"),
-        _check(table, "ref_parts", "ref = pack_ref || '.' || name"),
+        _check(table, "ref_parts", "ref = pack_ref || '.' || name AND pack_ref ~ '^[a-z0-9_-]+$'"),
         schema=SCHEMA,
     )
 
@@ -301,7 +301,11 @@ def upgrade() -> None:
         _check("policy", "max_queue_length_nonnegative", "max_queue_length >= 0"),
         _check("policy", "on_full", "on_full IN ('reject')"),
         _check("policy", "method", "method IN ('enqueue', 'cancel')"),
-        _check("policy", "rate_limit_positive", "rate_limit_per_second > 0"),
+        _check(
+            "policy",
+            "rate_limit_positive",
+            "rate_limit_per_second > 0 AND rate_limit_per_second < 'Infinity'",
+        ),
     )
 
     op.create_table(
