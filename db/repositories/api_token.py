@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from attune import errors
 from db.models import ApiToken
-from db.repositories.base import DEFAULT_LIMIT, FRESH, Repository
+from db.repositories.base import DEFAULT_LIMIT, Repository
 
 repository = Repository(ApiToken, noun="API token", newest_first=True, natural_key="token_hash")
 
@@ -36,13 +35,4 @@ async def find_active(session: AsyncSession, *, token_hash: str, now: datetime) 
 
 async def touch_last_used(session: AsyncSession, *, id: int) -> ApiToken:
     """Set the token's `last_used_at` to the database's now; `NotFound` when there is none."""
-    statement = (
-        update(ApiToken)
-        .where(ApiToken.id == id)
-        .values(last_used_at=func.now())
-        .returning(ApiToken)
-    )
-    token = (await session.scalars(statement, execution_options=FRESH)).one_or_none()
-    if token is None:
-        raise errors.NotFound(f"{repository.noun} {id} not found", details={"id": id})
-    return token
+    return await repository.stamp_now(session, id=id, column="last_used_at")

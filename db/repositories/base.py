@@ -8,7 +8,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import BigInteger, ColumnElement, Integer, Select, SmallInteger, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    SmallInteger,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -136,6 +145,23 @@ class Repository(Generic[ModelT]):
         for field, value in changes.items():
             setattr(record, field, value)
         await self._flush(session)
+        return record
+
+    async def stamp_now(self, session: AsyncSession, *, id: int, column: str) -> ModelT:
+        """Set `column` to the database's clock in one UPDATE; `NotFound` when there is none.
+
+        clock_timestamp(), not now(): stamps within one transaction still move forward.
+        """
+        self._check_fields({column: None}, allow_read_only=True)
+        statement = (
+            update(self.model)
+            .where(self._column("id") == id)
+            .values({column: func.clock_timestamp()})
+            .returning(self.model)
+        )
+        record = (await session.scalars(statement, execution_options=FRESH)).one_or_none()
+        if record is None:
+            raise errors.NotFound(f"{self.noun} {id} not found", details={"id": id})
         return record
 
     async def delete(self, session: AsyncSession, *, id: int) -> bool:

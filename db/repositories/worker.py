@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from attune import errors
 from db.models import Worker, WorkerStatus, WorkerType
-from db.repositories.base import DEFAULT_LIMIT, FRESH, Repository
+from db.repositories.base import DEFAULT_LIMIT, Repository
 
 repository = Repository(Worker, noun="worker", order_by=("name",))
 
@@ -28,14 +26,4 @@ async def list_by_type(
 
 async def heartbeat(session: AsyncSession, *, id: int) -> Worker:
     """Record a heartbeat at the database's clock now; `NotFound` for a missing worker."""
-    # clock_timestamp(), not now(): beats within one transaction still move forward.
-    statement = (
-        update(Worker)
-        .where(Worker.id == id)
-        .values(last_heartbeat=func.clock_timestamp())
-        .returning(Worker)
-    )
-    worker = (await session.scalars(statement, execution_options=FRESH)).one_or_none()
-    if worker is None:
-        raise errors.NotFound(f"worker {id} not found", details={"id": id})
-    return worker
+    return await repository.stamp_now(session, id=id, column="last_heartbeat")

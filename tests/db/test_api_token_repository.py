@@ -172,14 +172,18 @@ async def test_touch_last_used_sets_the_database_now(session: AsyncSession) -> N
     before_updated = token.updated
     await asyncio.sleep(0.01)
     touched = await api_token.touch_last_used(session, id=token.id)
-    database_now = await session.scalar(select(func.now()))
+    database_now = await session.scalar(select(func.clock_timestamp()))
     assert touched.id == token.id
-    assert touched.last_used_at == database_now
+    assert touched.last_used_at is not None
+    assert database_now is not None
+    # The database's clock at the moment of the touch: after the insert, before now.
+    assert before_updated < touched.last_used_at <= database_now
     assert touched.updated > before_updated
     # The session's copy is current too, not a stale one.
+    stamped = touched.last_used_at
     read = await api_token.repository.get(session, id=token.id)
-    assert read.last_used_at == database_now
-    assert token.last_used_at == database_now
+    assert read.last_used_at == stamped
+    assert token.last_used_at == stamped
 
 
 async def test_touch_last_used_leaves_other_fields_alone(session: AsyncSession) -> None:
