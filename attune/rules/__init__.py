@@ -1,0 +1,1 @@
+"""Rule evaluation: criteria matching over event payloads, and action parameter templating."""
