@@ -26,10 +26,6 @@ class EmbeddedPostgres:
     server: PostgresServer
     data_dir: Path
 
-    def url(self, database: str) -> str:
-        """SQLAlchemy URL (asyncpg driver) of one database on this server."""
-        return socket_database_url(self.socket_dir, database)
-
     @property
     def socket_dir(self) -> str:
         return str(self.server.get_postmaster_info().socket_dir)
