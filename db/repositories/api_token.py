@@ -27,10 +27,9 @@ async def list_by_identity(
 async def find_active(session: AsyncSession, *, token_hash: str, now: datetime) -> ApiToken | None:
     """The token with this hash if it is neither revoked nor expired at `now`, else None."""
     not_expired = or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now)
-    found = await repository.list(
-        session, token_hash=token_hash, revoked=False, where=[not_expired], limit=1
+    return await repository.find_first(
+        session, token_hash=token_hash, revoked=False, where=[not_expired]
     )
-    return found[0] if found else None
 
 
 async def touch_last_used(session: AsyncSession, *, id: int) -> ApiToken:

@@ -5,7 +5,7 @@ Each entity module holds one `Repository` for its model plus the queries only it
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
@@ -18,13 +18,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from attune import errors
 from db.models.base import Record
-from db.repositories.errors import translate
+from db.repositories.errors import domain_errors
 
 ModelT = TypeVar("ModelT", bound=Record)
 
@@ -70,9 +69,9 @@ class Repository(Generic[ModelT]):
         # otherwise store a JSON null (or quietly apply the default) instead of failing.
         self.required = frozenset(column.key for column in table.columns if not column.nullable)
         self.integer_ranges = {
-            column.key: _integer_range(column.type)
+            column.key: bounds
             for column in table.columns
-            if _integer_range(column.type) is not None
+            if (bounds := _integer_range(column.type)) is not None
         }
 
     async def find(self, session: AsyncSession, *, id: int) -> ModelT | None:
@@ -128,9 +127,20 @@ class Repository(Generic[ModelT]):
         page = query.limit(limit).offset(offset)
         return list((await session.scalars(page, execution_options=FRESH)).all())
 
+    async def find_first(
+        self,
+        session: AsyncSession,
+        *,
+        where: Sequence[ColumnElement[bool]] = (),
+        **equals: Any,
+    ) -> ModelT | None:
+        """The first record in list order matching the filters (as in `list`), or None."""
+        found = await self.list(session, where=where, limit=1, **equals)
+        return found[0] if found else None
+
     async def create(self, session: AsyncSession, **values: Any) -> ModelT:
         """Insert a record; the database fills every default it owns."""
-        self._check_fields(values)
+        self._check_writable(values)
         record = self.model(**values)
         session.add(record)
         await self._flush(session)
@@ -141,7 +151,7 @@ class Repository(Generic[ModelT]):
         record = await self.get(session, id=id)
         if not changes:
             return record
-        self._check_fields(changes)
+        self._check_writable(changes)
         for field, value in changes.items():
             setattr(record, field, value)
         await self._flush(session)
@@ -152,7 +162,7 @@ class Repository(Generic[ModelT]):
 
         clock_timestamp(), not now(): stamps within one transaction still move forward.
         """
-        self._check_fields({column: None}, allow_read_only=True)
+        self._check_known([column], self.columns)
         statement = (
             update(self.model)
             .where(self._column("id") == id)
@@ -176,7 +186,7 @@ class Repository(Generic[ModelT]):
     def _filtered(
         self, equals: Mapping[str, Any], where: Sequence[ColumnElement[bool]]
     ) -> Select[ModelT]:
-        self._check_fields(equals, allow_read_only=True)
+        self._check_known(equals, self.columns)
         query = select(self.model).where(*where)
         for field, value in equals.items():
             query = query.where(self._column(field) == value)
@@ -188,16 +198,19 @@ class Repository(Generic[ModelT]):
         column: InstrumentedAttribute[Any] = getattr(self.model, name)
         return column
 
-    def _check_fields(self, values: Mapping[str, Any], *, allow_read_only: bool = False) -> None:
-        allowed = self.columns if allow_read_only else self.columns - READ_ONLY
-        unknown = sorted(set(values) - allowed)
+    def _check_known(self, names: Iterable[str], allowed: frozenset[str], kind: str = "") -> None:
+        unknown = sorted(set(names) - allowed)
         if unknown:
             raise errors.ValidationError(
-                f"{self.noun} has no settable field {', '.join(unknown)}",
+                f"{self.noun} has no {kind}field {', '.join(unknown)}",
                 details={"fields": unknown},
             )
+
+    def _check_writable(self, values: Mapping[str, Any]) -> None:
+        """Refuse unknown or read-only fields, None where required, out-of-range integers."""
+        self._check_known(values, self.columns - READ_ONLY, "settable ")
         for field, value in values.items():
-            if value is None and field in self.required and not allow_read_only:
+            if value is None and field in self.required:
                 raise errors.ValidationError(
                     f"invalid {self.noun}: {field} is required", details={"field": field}
                 )
@@ -213,13 +226,8 @@ class Repository(Generic[ModelT]):
                 )
 
     async def _flush(self, session: AsyncSession) -> None:
-        try:
+        with domain_errors(self.noun):
             await session.flush()
-        except DBAPIError as error:
-            domain_error = translate(error, self.noun)
-            if domain_error is None:
-                raise
-            raise domain_error from error
 
 
 def _integer_range(column_type: object) -> tuple[int, int] | None:

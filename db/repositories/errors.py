@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
@@ -43,6 +45,18 @@ FOREIGN_KEY_VIOLATION = "23503"
 NOT_NULL_VIOLATION = "23502"
 DATA_EXCEPTION_CLASS = "22"
 PROGRAM_LIMIT_EXCEEDED = "54000"
+
+
+@contextmanager
+def domain_errors(noun: str) -> Iterator[None]:
+    """Re-raise a database error inside as the domain error it means, when it means one."""
+    try:
+        yield
+    except DBAPIError as error:
+        domain_error = translate(error, noun)
+        if domain_error is None:
+            raise
+        raise domain_error from error
 
 
 def translate(error: DBAPIError, noun: str) -> errors.AttuneError | None:

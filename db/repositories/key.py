@@ -28,5 +28,4 @@ async def find_by_name(
     session: AsyncSession, *, name: str, owner_type: OwnerType = OwnerType.SYSTEM, owner: str = ""
 ) -> Key | None:
     """The key with this name in the owner's scope (the system's by default), or None."""
-    found = await repository.list(session, owner_type=owner_type, owner=owner, name=name, limit=1)
-    return found[0] if found else None
+    return await repository.find_first(session, owner_type=owner_type, owner=owner, name=name)

@@ -25,12 +25,10 @@ async def assign(
 
 async def unassign(session: AsyncSession, *, identity_id: int, permission_set_id: int) -> bool:
     """Take the permission set from the identity; says whether it had it."""
-    found = await repository.list(
-        session, identity_id=identity_id, permission_set_id=permission_set_id, limit=1
+    found = await repository.find_first(
+        session, identity_id=identity_id, permission_set_id=permission_set_id
     )
-    if not found:
-        return False
-    return await repository.delete(session, id=found[0].id)
+    return found is not None and await repository.delete(session, id=found.id)
 
 
 async def list_by_identity(

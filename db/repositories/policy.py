@@ -19,5 +19,4 @@ async def list_by_action(
 
 async def find_enabled_for_action(session: AsyncSession, *, action_ref: str) -> Policy | None:
     """The enabled policy on an action ref (the first by ref if several), or None."""
-    enabled = await repository.list(session, action_ref=action_ref, enabled=True, limit=1)
-    return enabled[0] if enabled else None
+    return await repository.find_first(session, action_ref=action_ref, enabled=True)

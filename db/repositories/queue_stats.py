@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import QueueStats
 from db.repositories.base import FRESH, Repository
-from db.repositories.errors import translate
+from db.repositories.errors import domain_errors
 
 repository = Repository(QueueStats, noun="queue statistics", order_by=("action_id",))
 
 
 async def find_by_action(session: AsyncSession, *, action_id: int) -> QueueStats | None:
     """The statistics of the action, or None when it has none yet."""
-    found = await repository.list(session, action_id=action_id, limit=1)
-    return found[0] if found else None
+    return await repository.find_first(session, action_id=action_id)
 
 
 async def get_or_create(session: AsyncSession, *, action_id: int) -> QueueStats:
@@ -27,12 +25,7 @@ async def get_or_create(session: AsyncSession, *, action_id: int) -> QueueStats:
         .values(action_id=action_id)
         .on_conflict_do_nothing(index_elements=[QueueStats.action_id])
     )
-    try:
+    with domain_errors(repository.noun):
         await session.execute(statement)
-    except DBAPIError as error:
-        domain_error = translate(error, repository.noun)
-        if domain_error is None:
-            raise
-        raise domain_error from error
     query = select(QueueStats).where(QueueStats.action_id == action_id)
     return (await session.scalars(query, execution_options=FRESH)).one()

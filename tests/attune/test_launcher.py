@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -184,3 +185,34 @@ async def test_up_serves_stops_cleanly_and_keeps_data(
     tree = process_tree(second, data_dir)
     assert stop_with_sigterm(second) == 0, second.log.read_text()
     assert [process for process in tree if alive(process)] == []
+
+
+def processes_of(data_dir: Path) -> list[psutil.Process]:
+    """Every process started for this data directory: by command line or environment."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.pid == os.getpid() or not alive(process):
+                continue
+            if str(data_dir) in " ".join(process.cmdline()) or (
+                process.environ().get("ATTUNE_DATA_DIR") == str(data_dir)
+            ):
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+async def test_a_part_that_dies_stops_everything_with_exit_1(
+    ports: Ports, data_dir: Path, tmp_path: Path, launched: list[Running]
+) -> None:
+    # The API cannot bind its port, so its process exits during start-up.
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", ports.api))
+        squatter.listen()
+        running = start_up(ports, data_dir, tmp_path / "failed.log", launched)
+        exit_code = await asyncio.to_thread(running.process.wait, 120)
+    log = running.log.read_text()
+    assert exit_code == 1, log
+    assert "API exited" in log
+    assert processes_of(data_dir) == []

@@ -8,7 +8,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from db.models import (
     Action,
@@ -133,3 +135,13 @@ async def make_execution(
 
 async def make_identity(session: AsyncSession, **values: Any) -> Identity:
     return await identity.repository.create(session, **({"login": unique("user")} | values))
+
+
+async def json_type(
+    session: AsyncSession, column: InstrumentedAttribute[Any], record_id: int
+) -> str | None:
+    """`jsonb_typeof` of a stored value: 'null' for JSON null, None for SQL NULL."""
+    model = column.class_
+    query = select(func.jsonb_typeof(column)).where(model.id == record_id)
+    result: str | None = await session.scalar(query)
+    return result

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Action, Pack, Policy, Worker, WorkerType
@@ -42,14 +42,6 @@ async def make_policy(
         "action_ref": on.ref,
     }
     return await policy.repository.create(session, **(fields | values))
-
-
-async def json_type(session: AsyncSession, model: type[Record], column: str, id: int) -> str | None:
-    """`jsonb_typeof` of a stored JSONB value: 'null' for JSON null, None for SQL NULL."""
-    stored = getattr(model, column)
-    query = select(func.jsonb_typeof(stored)).where(model.id == id)
-    kind: str | None = (await session.execute(query)).scalar_one()
-    return kind
 
 
 @asynccontextmanager

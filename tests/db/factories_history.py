@@ -8,9 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from db.models import Artifact, ArtifactType, Execution, Inquiry, Notification, Record
 from db.repositories import artifact, inquiry, notification
@@ -62,13 +60,3 @@ def ids(records: Sequence[Record]) -> list[int]:
 def newest_first(records: Sequence[Record]) -> list[int]:
     """The records' ids as a history list must give them: highest (newest) first."""
     return sorted(ids(records), reverse=True)
-
-
-async def json_type(
-    session: AsyncSession, column: InstrumentedAttribute[Any], record_id: int
-) -> str | None:
-    """`jsonb_typeof` of a stored value: 'null' for JSON null, None for SQL NULL."""
-    model = column.class_
-    query = select(func.jsonb_typeof(column)).where(model.id == record_id)
-    result: str | None = await session.scalar(query)
-    return result

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from attune import errors
 from db.models import Action
 from db.repositories import action, execution, pack, policy, rule
-from tests.db.factories import make_action, make_execution, make_pack, make_rule, unique
-from tests.db.factories_definitions import json_type, make_policy, tables_emptied
+from tests.db.factories import json_type, make_action, make_execution, make_pack, make_rule, unique
+from tests.db.factories_definitions import make_policy, tables_emptied
 
 
 async def test_create_with_every_field_and_read_back(session: AsyncSession) -> None:
@@ -58,7 +58,7 @@ async def test_create_minimal_gets_database_defaults(session: AsyncSession) -> N
     assert created.timeout_seconds is None
     assert created.enabled is True
     assert created.created == created.updated
-    assert await json_type(session, Action, "output_schema", created.id) is None
+    assert await json_type(session, Action.output_schema, created.id) is None
 
 
 async def test_missing_runner_type_is_named(session: AsyncSession) -> None:
@@ -274,14 +274,14 @@ async def test_json_fields_empty_nested_json_null_and_sql_null(session: AsyncSes
     sql_null = await make_action(session, output_schema=null())
 
     assert (await action.repository.get(session, id=empty.id)).output_schema == {}
-    assert await json_type(session, Action, "output_schema", empty.id) == "object"
+    assert await json_type(session, Action.output_schema, empty.id) == "object"
     read = await action.repository.get(session, id=deep.id)
     assert read.parameters == nested
     assert read.output_schema == nested
     # Python None is stored as JSON null (SQLAlchemy's JSON default); null() as SQL NULL.
-    assert await json_type(session, Action, "output_schema", json_null.id) == "null"
+    assert await json_type(session, Action.output_schema, json_null.id) == "null"
     assert (await action.repository.get(session, id=sql_null.id)).output_schema is None
-    assert await json_type(session, Action, "output_schema", sql_null.id) is None
+    assert await json_type(session, Action.output_schema, sql_null.id) is None
 
 
 async def test_long_and_special_text_round_trips(session: AsyncSession) -> None:

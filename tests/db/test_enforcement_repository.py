@@ -13,13 +13,14 @@ from attune import errors
 from db.models import Enforcement, EnforcementCondition, EnforcementStatus
 from db.repositories import enforcement, event, execution, rule
 from tests.db.factories import (
+    json_type,
     make_enforcement,
     make_event,
     make_execution,
     make_rule,
     unique,
 )
-from tests.db.factories_history import ids, json_type, newest_first, walk_back
+from tests.db.factories_history import ids, newest_first, walk_back
 
 
 async def test_create_with_every_field_and_read_back(session: AsyncSession) -> None:

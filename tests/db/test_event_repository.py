@@ -11,8 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from attune import errors
 from db.models import Event
 from db.repositories import enforcement, event, sensor, trigger
-from tests.db.factories import make_enforcement, make_event, make_sensor, make_trigger, unique
-from tests.db.factories_history import ids, json_type, newest_first, walk_back
+from tests.db.factories import (
+    json_type,
+    make_enforcement,
+    make_event,
+    make_sensor,
+    make_trigger,
+    unique,
+)
+from tests.db.factories_history import ids, newest_first, walk_back
 
 
 async def test_create_with_every_field_and_read_back(session: AsyncSession) -> None:

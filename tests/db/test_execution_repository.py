@@ -14,13 +14,14 @@ from attune import errors
 from db.models import Execution, ExecutionStatus
 from db.repositories import action, execution, identity
 from tests.db.factories import (
+    json_type,
     make_action,
     make_enforcement,
     make_execution,
     make_identity,
     unique,
 )
-from tests.db.factories_history import ids, json_type, newest_first, walk_back
+from tests.db.factories_history import ids, newest_first, walk_back
 
 
 async def test_create_with_every_field_and_read_back(session: AsyncSession) -> None:

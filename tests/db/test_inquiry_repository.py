@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from attune import errors
 from db.models import Inquiry, InquiryStatus
 from db.repositories import execution, inquiry
-from tests.db.factories import make_execution
-from tests.db.factories_history import ids, json_type, make_inquiry, newest_first, walk_back
+from tests.db.factories import json_type, make_execution
+from tests.db.factories_history import ids, make_inquiry, newest_first, walk_back
 
 
 async def test_create_with_every_field_and_read_back(session: AsyncSession) -> None:

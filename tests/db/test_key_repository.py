@@ -6,21 +6,16 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import func, null, select
+from sqlalchemy import null
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attune import errors
 from db.models import Key, OwnerType
 from db.repositories import key
-from tests.db.factories import unique
+from tests.db.factories import json_type, unique
 from tests.db.factories_access import make_key
 
 UNIQUE_NAME = "uq_key_owner_type_owner_name"
-
-
-async def _json_type(session: AsyncSession, key_id: int) -> str | None:
-    """What PostgreSQL holds in `value`: 'null' for JSON null, None for SQL NULL."""
-    return await session.scalar(select(func.jsonb_typeof(Key.value)).where(Key.id == key_id))
 
 
 async def test_create_with_every_field_and_read_back(session: AsyncSession) -> None:
@@ -54,7 +49,7 @@ async def test_create_minimal_gets_database_defaults(session: AsyncSession) -> N
 
 
 @pytest.mark.parametrize(
-    ("value", "json_type"),
+    ("value", "expected_kind"),
     [
         ("a string", "string"),
         ("", "string"),
@@ -68,12 +63,14 @@ async def test_create_minimal_gets_database_defaults(session: AsyncSession) -> N
         ([1, "two", {"three": [3]}], "array"),
     ],
 )
-async def test_value_takes_any_json_type(session: AsyncSession, value: Any, json_type: str) -> None:
+async def test_value_takes_any_json_type(
+    session: AsyncSession, value: Any, expected_kind: str
+) -> None:
     created = await make_key(session, value=value)
     read = await key.repository.get(session, id=created.id)
     assert read.value == value
     assert type(read.value) is type(value)
-    assert await _json_type(session, created.id) == json_type
+    assert await json_type(session, Key.value, created.id) == expected_kind
 
 
 async def test_sql_null_value_is_refused(session: AsyncSession) -> None:

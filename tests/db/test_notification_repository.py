@@ -11,10 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from attune import errors
 from db.models import Notification, NotificationState
 from db.repositories import notification
-from tests.db.factories import unique
+from tests.db.factories import json_type, unique
 from tests.db.factories_history import (
     ids,
-    json_type,
     make_notification,
     newest_first,
     walk_back,

@@ -193,3 +193,11 @@ async def test_very_long_ref_and_special_characters_round_trip(session: AsyncSes
     assert read.ref == long_ref
     assert read.label == label
     assert read.tags == ["a,b", "{}", "NULL"]
+
+
+async def test_unknown_filter_or_stamp_column_is_refused(session: AsyncSession) -> None:
+    with pytest.raises(errors.ValidationError, match="pack has no field colour"):
+        await pack.repository.list(session, colour="blue")
+    created = await make_pack(session)
+    with pytest.raises(errors.ValidationError, match="pack has no field touched_at"):
+        await pack.repository.stamp_now(session, id=created.id, column="touched_at")

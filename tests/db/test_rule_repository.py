@@ -12,6 +12,7 @@ from attune import errors
 from db.models import Rule
 from db.repositories import action, enforcement, pack, rule, trigger
 from tests.db.factories import (
+    json_type,
     make_action,
     make_enforcement,
     make_pack,
@@ -19,7 +20,6 @@ from tests.db.factories import (
     make_trigger,
     unique,
 )
-from tests.db.factories_definitions import json_type
 
 
 async def test_create_with_every_field_and_read_back(session: AsyncSession) -> None:
@@ -287,8 +287,8 @@ async def test_json_fields_empty_and_nested(session: AsyncSession) -> None:
     parameters: dict[str, Any] = {"deep": {"deeper": {"deepest": [True, 2.5, None]}}, "none": None}
     empty = await make_rule(session)
     deep = await make_rule(session, criteria=criteria, action_parameters=parameters)
-    assert await json_type(session, Rule, "criteria", empty.id) == "object"
-    assert await json_type(session, Rule, "action_parameters", empty.id) == "object"
+    assert await json_type(session, Rule.criteria, empty.id) == "object"
+    assert await json_type(session, Rule.action_parameters, empty.id) == "object"
     read = await rule.repository.get(session, id=deep.id)
     assert read.criteria == criteria
     assert read.action_parameters == parameters

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from attune import errors
 from db.models import Runtime, RuntimeType
 from db.repositories import pack, runtime, sensor, worker
-from tests.db.factories import make_pack, make_runtime, make_sensor, unique
-from tests.db.factories_definitions import json_type, make_worker, tables_emptied
+from tests.db.factories import json_type, make_pack, make_runtime, make_sensor, unique
+from tests.db.factories_definitions import make_worker, tables_emptied
 
 
 async def test_create_with_every_field_and_read_back(session: AsyncSession) -> None:
@@ -47,7 +47,7 @@ async def test_create_minimal_gets_database_defaults(session: AsyncSession) -> N
     assert created.distributions == {}
     assert created.installation == {}
     assert created.created == created.updated
-    assert await json_type(session, Runtime, "distributions", created.id) == "object"
+    assert await json_type(session, Runtime.distributions, created.id) == "object"
 
 
 async def test_find_and_get_missing(session: AsyncSession) -> None:
@@ -235,7 +235,7 @@ async def test_json_fields_round_trip_empty_nested_and_json_null(session: AsyncS
     read = await runtime.repository.get(session, id=created.id)
     assert read.distributions == {}
     assert read.installation == nested
-    assert await json_type(session, Runtime, "installation", created.id) == "object"
+    assert await json_type(session, Runtime.installation, created.id) == "object"
 
 
 async def test_very_long_ref_and_special_characters_round_trip(session: AsyncSession) -> None:

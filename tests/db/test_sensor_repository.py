@@ -10,8 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from attune import errors
 from db.models import Sensor
 from db.repositories import event, pack, runtime, sensor
-from tests.db.factories import make_event, make_pack, make_runtime, make_sensor, unique
-from tests.db.factories_definitions import json_type
+from tests.db.factories import json_type, make_event, make_pack, make_runtime, make_sensor, unique
 
 
 async def test_create_with_every_field_and_read_back(session: AsyncSession) -> None:
@@ -255,7 +254,7 @@ async def test_config_empty_and_nested(session: AsyncSession) -> None:
     empty = await make_sensor(session, config={})
     deep = await make_sensor(session, config=nested)
     assert (await sensor.repository.get(session, id=empty.id)).config == {}
-    assert await json_type(session, Sensor, "config", empty.id) == "object"
+    assert await json_type(session, Sensor.config, empty.id) == "object"
     assert (await sensor.repository.get(session, id=deep.id)).config == nested
 
 

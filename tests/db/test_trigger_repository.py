@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from attune import errors
 from db.models import Trigger
 from db.repositories import event, pack, rule, trigger
-from tests.db.factories import make_event, make_pack, make_rule, make_trigger, unique
-from tests.db.factories_definitions import json_type, tables_emptied
+from tests.db.factories import json_type, make_event, make_pack, make_rule, make_trigger, unique
+from tests.db.factories_definitions import tables_emptied
 
 TRIGGER_TYPES = ["webhook", "custom", "timer"]
 
@@ -230,7 +230,7 @@ async def test_payload_schema_empty_and_nested(session: AsyncSession) -> None:
     empty = await make_trigger(session, payload_schema={})
     deep = await make_trigger(session, payload_schema=nested)
     assert (await trigger.repository.get(session, id=empty.id)).payload_schema == {}
-    assert await json_type(session, Trigger, "payload_schema", empty.id) == "object"
+    assert await json_type(session, Trigger.payload_schema, empty.id) == "object"
     assert (await trigger.repository.get(session, id=deep.id)).payload_schema == nested
 
 

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from attune import errors
 from db.models import Worker, WorkerStatus, WorkerType
 from db.repositories import runtime, worker
-from tests.db.factories import make_runtime, unique
-from tests.db.factories_definitions import json_type, make_worker, tables_emptied
+from tests.db.factories import json_type, make_runtime, unique
+from tests.db.factories_definitions import make_worker, tables_emptied
 
 
 async def database_clock(session: AsyncSession) -> datetime:
@@ -271,7 +271,7 @@ async def test_json_fields_round_trip_empty_and_nested(session: AsyncSession) ->
     read = await worker.repository.get(session, id=created.id)
     assert read.capabilities == {}
     assert read.meta == nested
-    assert await json_type(session, Worker, "capabilities", created.id) == "object"
+    assert await json_type(session, Worker.capabilities, created.id) == "object"
 
 
 async def test_long_and_special_text_round_trips(session: AsyncSession) -> None:
