@@ -35,3 +35,5 @@ class Pack(Record, Base):
     tags: Mapped[list[str]] = mapped_column(
         ARRAY(Text), default=list, server_default=text("'{}'::text[]")
     )
+    # The absolute folder the pack was registered from; workers read its scripts there.
+    path: Mapped[str | None] = mapped_column(Text)

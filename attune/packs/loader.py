@@ -1,0 +1,143 @@
+"""Loading a pack folder: every file read and checked, all problems reported at once.
+
+Everything that can be checked without the database is checked here; the registrar only
+resolves rules' refs to other packs. The layout:
+
+    pack.yaml            ref, label, description, version, author, config_schema, config, tags
+    actions/NAME.yaml    an action; its scripts live beside it under actions/
+    triggers/NAME.yaml   a trigger
+    rules/NAME.yaml      a rule
+
+Component files end in `.yaml` or `.yml`; other files and sub-folders are not components.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from attune.packs.components import json_schema, load_action, load_rule, load_trigger
+from attune.packs.definitions import PackDefinition
+from attune.packs.fields import NAME, SEMVER, Fields
+from attune.packs.json_schema import dotted, instance_violations
+from attune.packs.problems import PackError, Problem, Problems
+from attune.packs.yaml_files import read_mapping
+
+PACK_FIELDS = [
+    "ref",
+    "label",
+    "description",
+    "version",
+    "author",
+    "config_schema",
+    "config",
+    "tags",
+]
+COMPONENT_SUFFIXES = (".yaml", ".yml")
+
+
+class _Named(Protocol):
+    @property
+    def file(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+NamedT = TypeVar("NamedT", bound=_Named)
+
+
+def load_pack(path: Path) -> PackDefinition:
+    """Read and check the pack folder at `path`.
+
+    Raises `PackError` listing every problem as `<file>: <field>: <problem>`, files
+    relative to the folder.
+    """
+    folder = path.resolve()
+    if not folder.is_dir():
+        raise PackError([Problem(str(path), None, "is not a folder")])
+    if not (folder / "pack.yaml").is_file():
+        raise PackError([Problem("pack.yaml", None, f"missing: {path} has no pack.yaml")])
+    problems = Problems()
+    pack = _pack_fields(folder, problems)
+
+    actions = _load_kind(
+        folder, "actions", problems, lambda file, data: load_action(folder, file, data, problems)
+    )
+    triggers = _load_kind(
+        folder, "triggers", problems, lambda file, data: load_trigger(file, data, problems)
+    )
+    rules = _load_kind(
+        folder, "rules", problems, lambda file, data: load_rule(file, data, problems)
+    )
+    problems.raise_if_any()
+    return PackDefinition(
+        path=folder, **pack, actions=tuple(actions), triggers=tuple(triggers), rules=tuple(rules)
+    )
+
+
+def _pack_fields(folder: Path, problems: Problems) -> dict[str, Any]:
+    """pack.yaml's fields as PackDefinition arguments (meaningful only without problems)."""
+    data = read_mapping(folder, "pack.yaml", problems)
+    if data is None:
+        return {}
+    fields = Fields("pack.yaml", data, problems, allowed=PACK_FIELDS)
+    lowercase = "lowercase letters, digits, _ and -"
+    values: dict[str, Any] = {
+        "ref": fields.matching("ref", NAME, lowercase, required=True),
+        "label": fields.text("label", required=True),
+        "version": fields.matching("version", SEMVER, "a semantic version (1.2.3)", required=True),
+        "description": fields.text("description"),
+        "author": fields.text("author"),
+        "tags": tuple(fields.strings("tags")),
+    }
+    schema = json_schema(fields, "config_schema")
+    values["config_schema"] = schema or {}
+    values["config"] = fields.mapping("config") or {}
+    # Without a valid schema there is nothing to check the config against.
+    if schema is not None:
+        for violation in instance_violations(schema, values["config"]):
+            fields.problem(dotted("config", violation.path), violation.message)
+    return values
+
+
+def _component_files(folder: Path, kind: str, problems: Problems) -> list[str]:
+    """`kind/NAME.yaml` for each component file of one kind, in name order."""
+    where = folder / kind
+    if not where.exists():
+        return []
+    if not where.is_dir():
+        problems.add(kind, None, "must be a folder")
+        return []
+    return sorted(
+        f"{kind}/{entry.name}"
+        for entry in where.iterdir()
+        if entry.suffix in COMPONENT_SUFFIXES and entry.is_file()
+    )
+
+
+def _load_kind(
+    folder: Path,
+    kind: str,
+    problems: Problems,
+    load: Callable[[str, dict[str, Any]], NamedT | None],
+) -> list[NamedT]:
+    """The definitions of one kind (`actions`, ...) that loaded without problems."""
+    loaded: list[NamedT] = []
+    for file in _component_files(folder, kind, problems):
+        data = read_mapping(folder, file, problems)
+        definition = load(file, data) if data is not None else None
+        if definition is not None:
+            loaded.append(definition)
+    _check_unique_names(loaded, problems)
+    return loaded
+
+
+def _check_unique_names(definitions: Sequence[_Named], problems: Problems) -> None:
+    """Refuse a name given twice, as by `echo.yaml` beside `echo.yml`."""
+    first: dict[str, str] = {}
+    for definition in definitions:
+        if definition.name in first:
+            problems.add(definition.file, "name", f"also defined by {first[definition.name]}")
+        first.setdefault(definition.name, definition.file)

@@ -1,0 +1,216 @@
+"""Registering a loaded pack in the database: create or update, remove what is gone.
+
+Rows are updated in place, so ids (and the history pointing at them) survive a
+re-registration. Rules' refs are resolved before anything is written; still, the
+registrar only flushes: the caller owns the transaction and rolls back on any error,
+so a refused pack leaves nothing half-registered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from attune.packs.definitions import (
+    ActionDefinition,
+    PackDefinition,
+    RuleDefinition,
+    TriggerDefinition,
+)
+from attune.packs.loader import load_pack
+from attune.packs.problems import Problems
+from db.models import Pack, PackContent
+from db.repositories import action, pack, rule, trigger
+from db.repositories.base import MAX_LIMIT, Repository
+
+ContentT = TypeVar("ContentT", bound=PackContent)
+PackChange = Literal["created", "updated", "unchanged"]
+
+
+@dataclass(frozen=True)
+class Changes:
+    """The refs of one kind of component, by what registering did to them."""
+
+    created: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RegistrationSummary:
+    """The pack registered, what happened to its row, and per kind what happened to each ref."""
+
+    pack: str
+    pack_id: int
+    pack_change: PackChange
+    actions: Changes
+    triggers: Changes
+    rules: Changes
+
+
+async def register_pack_folder(session: AsyncSession, path: Path) -> RegistrationSummary:
+    """Load the pack folder at `path` and register it (see `register_pack`)."""
+    # Reading many small files blocks; keep the event loop free meanwhile.
+    definition = await asyncio.to_thread(load_pack, path)
+    return await register_pack(session, definition)
+
+
+async def register_pack(session: AsyncSession, definition: PackDefinition) -> RegistrationSummary:
+    """Create or update the pack and its components; delete those no longer in it.
+
+    Raises `PackError` naming `rules/<file>` and `trigger` or `action.ref` for a ref found
+    neither in this pack nor, for other packs, in the database. Flushes, never commits.
+    """
+    other_triggers, other_actions = await _resolve_other_packs(session, definition)
+    record, pack_change = await _upsert_pack(session, definition)
+    triggers, trigger_changes = await _sync(
+        session,
+        trigger.repository,
+        record,
+        {definition.ref_of(item.name): _columns(item) for item in definition.triggers},
+    )
+    actions, action_changes = await _sync(
+        session,
+        action.repository,
+        record,
+        {definition.ref_of(item.name): _columns(item) for item in definition.actions},
+    )
+    trigger_ids = other_triggers | {ref: found.id for ref, found in triggers.items()}
+    action_ids = other_actions | {ref: found.id for ref, found in actions.items()}
+    rules = {
+        definition.ref_of(item.name): _columns(item)
+        | {"trigger_id": trigger_ids[item.trigger_ref], "action_id": action_ids[item.action_ref]}
+        for item in definition.rules
+    }
+    _, rule_changes = await _sync(session, rule.repository, record, rules)
+    return RegistrationSummary(
+        pack=record.ref,
+        pack_id=record.id,
+        pack_change=pack_change,
+        actions=action_changes,
+        triggers=trigger_changes,
+        rules=rule_changes,
+    )
+
+
+async def _resolve_other_packs(
+    session: AsyncSession, definition: PackDefinition
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Ids of the triggers and actions rules name in other packs; PackError for unknown refs.
+
+    A ref into this pack must name one of its definitions: a row still in the database
+    but gone from the folder is about to be deleted, so it does not count.
+    """
+    problems = Problems()
+    ids: tuple[dict[str, int], dict[str, int]] = ({}, {})
+    kinds = (
+        ("trigger", "trigger", trigger.repository, definition.triggers, ids[0]),
+        ("action.ref", "action", action.repository, definition.actions, ids[1]),
+    )
+    for field, noun, repository, own, found in kinds:
+        own_refs = {definition.ref_of(item.name) for item in own}
+        for item in definition.rules:
+            ref = item.trigger_ref if noun == "trigger" else item.action_ref
+            if ref in own_refs or ref in found:
+                continue
+            pack_ref, _, name = ref.partition(".")
+            if pack_ref == definition.ref:
+                problems.add(item.file, field, f"unknown {noun} {ref!r}: no {noun}s/{name}.yaml")
+                continue
+            record = await repository.find_by_key(session, ref)
+            if record is None:
+                hint = f"is pack {pack_ref!r} registered?"
+                problems.add(item.file, field, f"unknown {noun} {ref!r} ({hint})")
+            else:
+                found[ref] = record.id
+    problems.raise_if_any()
+    return ids
+
+
+async def _upsert_pack(
+    session: AsyncSession, definition: PackDefinition
+) -> tuple[Pack, PackChange]:
+    """The pack's row, created or updated, and which of the two (or unchanged) it was."""
+    values: dict[str, Any] = {
+        "label": definition.label,
+        "description": definition.description,
+        "version": definition.version,
+        "author": definition.author,
+        "config_schema": definition.config_schema,
+        "config": definition.config,
+        "tags": list(definition.tags),
+        "path": str(definition.path),
+    }
+    existing = await pack.repository.find_by_key(session, definition.ref)
+    if existing is None:
+        return await pack.repository.create(session, ref=definition.ref, **values), "created"
+    changes = _changes(existing, values)
+    updated = await pack.repository.update(session, id=existing.id, changes=changes)
+    return updated, "updated" if changes else "unchanged"
+
+
+async def _sync(
+    session: AsyncSession,
+    repository: Repository[ContentT],
+    owner: Pack,
+    wanted: Mapping[str, Mapping[str, Any]],
+) -> tuple[dict[str, ContentT], Changes]:
+    """Make the pack's rows of one kind exactly `wanted` (ref to values); rows by ref."""
+    existing = {row.ref: row for row in await _all_of_pack(session, repository, owner.id)}
+    rows: dict[str, ContentT] = {}
+    created: list[str] = []
+    updated: list[str] = []
+    unchanged: list[str] = []
+    for ref, values in wanted.items():
+        row = existing.get(ref)
+        if row is None:
+            fields = {"ref": ref, "pack_id": owner.id, "pack_ref": owner.ref, **values}
+            rows[ref] = await repository.create(session, **fields)
+            created.append(ref)
+            continue
+        changes = _changes(row, values)
+        rows[ref] = await repository.update(session, id=row.id, changes=changes)
+        (updated if changes else unchanged).append(ref)
+    removed = sorted(set(existing) - set(wanted))
+    for ref in removed:
+        await repository.delete(session, id=existing[ref].id)
+    return rows, Changes(
+        created=tuple(sorted(created)),
+        updated=tuple(sorted(updated)),
+        unchanged=tuple(sorted(unchanged)),
+        removed=tuple(removed),
+    )
+
+
+async def _all_of_pack(
+    session: AsyncSession, repository: Repository[ContentT], pack_id: int
+) -> list[ContentT]:
+    """Every row of one kind the pack owns, however many pages that takes."""
+    rows: list[ContentT] = []
+    while True:
+        page = await repository.list(session, pack_id=pack_id, limit=MAX_LIMIT, offset=len(rows))
+        rows.extend(page)
+        if len(page) < MAX_LIMIT:
+            return rows
+
+
+def _columns(item: ActionDefinition | TriggerDefinition | RuleDefinition) -> dict[str, Any]:
+    """A definition's fields, which are named after their columns, less the source file."""
+    return {name: value for name, value in asdict(item).items() if name != "file"}
+
+
+def _changes(row: object, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values that differ from the row's."""
+    # Compared as JSON: in Python 1 == True == 1.0, but a default of true is not one of 1.
+    return {
+        name: value
+        for name, value in values.items()
+        if json.dumps(getattr(row, name), sort_keys=True) != json.dumps(value, sort_keys=True)
+    }
