@@ -1,0 +1,36 @@
+"""The environment of an action's process: the worker's, minus its secrets, plus parameters."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+from activities.runners.types import RunRequest
+
+# One environment string may not exceed 128 KiB on Linux (MAX_ARG_STRLEN), and all of them
+# share the argument space; larger values are left to stdin rather than failing the exec.
+MAX_ENV_VALUE_BYTES = 32 * 1024
+_NOT_IN_ENV_NAME = re.compile(r"[^A-Z0-9_]")
+
+
+def build_environment(request: RunRequest) -> dict[str, str]:
+    """The worker's environment plus the action's identity and its non-secret parameters.
+
+    Parameters over MAX_ENV_VALUE_BYTES are left out; stdin has every parameter anyway.
+    """
+    # The worker's own ATTUNE_* settings hold its database URL and encryption key: not the
+    # action's business, and they would shadow the variables set below.
+    env = {name: value for name, value in os.environ.items() if not name.startswith("ATTUNE_")}
+    for name, value in request.parameters.items():
+        if name in request.action.secret_parameters:
+            continue
+        # A shell can only read [A-Z0-9_] names, and "=" in a name would corrupt the block.
+        key = "ATTUNE_PARAM_" + _NOT_IN_ENV_NAME.sub("_", name.upper())
+        encoded = value if isinstance(value, str) else json.dumps(value)
+        if len(encoded.encode()) <= MAX_ENV_VALUE_BYTES:
+            env[key] = encoded
+    env["ATTUNE_EXECUTION_ID"] = str(request.execution_id)
+    env["ATTUNE_ACTION"] = request.action.ref
+    env["ATTUNE_API_URL"] = request.api_url
+    return env

@@ -1,0 +1,20 @@
+"""The noop runner: an action that only exists to be triggered, logged and chained."""
+
+from __future__ import annotations
+
+from activities.runners.types import RunOutput, RunRequest, RunStatus
+
+
+async def run_noop(request: RunRequest) -> RunOutput:
+    """Complete at once with no output and no result."""
+    return RunOutput(
+        status=RunStatus.COMPLETED,
+        exit_code=None,
+        stdout="",
+        stderr="",
+        stdout_truncated=False,
+        stderr_truncated=False,
+        result=None,
+        duration_seconds=0.0,
+        error=None,
+    )

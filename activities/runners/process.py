@@ -1,0 +1,210 @@
+"""Running an action as a child process group: parameters in, capped output out, nothing left.
+
+Shared by the local-shell-cmd, local-shell-script and python-script runners.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+from activities.runners.environment import build_environment
+from activities.runners.heartbeat import timeout_message, wait_heartbeating
+from activities.runners.output_pipe import OutputPipe
+from activities.runners.types import RunOutput, RunRequest, RunStatus
+
+PR_SET_PDEATHSIG = 1
+# Once the group is killed the pipes close at once; only a process that left the group
+# (setsid, daemonising) can hold them longer, and the action is not kept waiting for it.
+DRAIN_SECONDS = 2.0
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+
+
+def parse_json(text: str) -> Any:
+    """`text` as JSON when it is JSON, else None."""
+    try:
+        return json.loads(text) if text.strip() else None
+    except ValueError:
+        return None
+
+
+def _child_setup() -> Callable[[], None] | None:
+    """A preexec_fn asking Linux to SIGKILL the child when the worker dies, even by SIGKILL."""
+    if _LIBC is None:
+        return None
+    prctl = _LIBC.prctl
+    worker_pid = os.getpid()
+
+    def setup() -> None:
+        # The signal is tied to the forking thread: asyncio forks on the event loop's thread,
+        # which lives as long as the worker does.
+        prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
+        if os.getppid() != worker_pid:  # the worker died before prctl took effect
+            os._exit(1)
+
+    return setup
+
+
+def _signal_group(pgid: int, signum: signal.Signals) -> None:
+    # The group is gone, or was never ours to signal: either way there is nothing to stop.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+
+
+async def _feed_stdin(writer: asyncio.StreamWriter | None, payload: bytes) -> None:
+    if writer is None:
+        return
+    # An action need not read its parameters; exiting without reading them is no error.
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        writer.write(payload)
+        await writer.drain()
+    writer.close()
+
+
+async def _terminate(
+    pgid: int, exited: asyncio.Future[Any], request: RunRequest, *, heartbeating: bool
+) -> None:
+    """SIGTERM the group, give it the grace period, then SIGKILL it and reap the leader."""
+    _signal_group(pgid, signal.SIGTERM)
+    beat = request.heartbeat if heartbeating else lambda: None
+    await wait_heartbeating(
+        exited,
+        seconds=request.kill_grace_seconds,
+        heartbeat=beat,
+        interval=request.heartbeat_interval,
+    )
+    _signal_group(pgid, signal.SIGKILL)
+    await asyncio.wait({exited})
+
+
+def _outcome(returncode: int, timed_out_after: float | None) -> tuple[RunStatus, str | None]:
+    if timed_out_after is not None:
+        return RunStatus.TIMEOUT, timeout_message(timed_out_after)
+    if returncode == 0:
+        return RunStatus.COMPLETED, None
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return RunStatus.FAILED, f"killed by {name}"
+    return RunStatus.FAILED, f"exit code {returncode}"
+
+
+async def _spawn(argv: list[str], **options: Any) -> asyncio.subprocess.Process:
+    """create_subprocess_exec, except that a cancellation meanwhile kills the whole group."""
+    spawning = asyncio.ensure_future(asyncio.create_subprocess_exec(*argv, **options))
+    try:
+        return await asyncio.shield(spawning)
+    except asyncio.CancelledError:
+        # Cancelled mid-spawn, asyncio would kill the leader alone, orphaning the children it
+        # may have started already: let the spawn finish, then kill the group.
+        await asyncio.wait({spawning})
+        if not spawning.cancelled() and spawning.exception() is None:
+            proc = spawning.result()
+            _signal_group(proc.pid, signal.SIGKILL)
+            if proc.stdin is not None:
+                proc.stdin.close()
+            await proc.wait()
+        raise
+
+
+async def _supervise(
+    proc: asyncio.subprocess.Process,
+    request: RunRequest,
+    payload: bytes,
+    stdout: OutputPipe,
+    stderr: OutputPipe,
+) -> tuple[int, float | None]:
+    """Wait for the group, heartbeating; (returncode, the timeout if it ran out, else None).
+
+    On cancellation the group is terminated before CancelledError goes on.
+    """
+    pgid = proc.pid  # start_new_session makes the child the leader of its own group
+    timeout = request.action.timeout_seconds
+    exited = asyncio.ensure_future(proc.wait())
+    feeding = asyncio.create_task(_feed_stdin(proc.stdin, payload))
+    timed_out_after: float | None = None
+    try:
+        await stdout.start_reading()
+        await stderr.start_reading()
+        finished = await wait_heartbeating(
+            exited,
+            seconds=timeout,
+            heartbeat=request.heartbeat,
+            interval=request.heartbeat_interval,
+        )
+        if not finished:
+            timed_out_after = timeout
+            await _terminate(pgid, exited, request, heartbeating=True)
+        # Background children (`sleep 100 &`) must not outlive the action or hold its pipes.
+        _signal_group(pgid, signal.SIGKILL)
+        await asyncio.wait([stdout.closed, stderr.closed], timeout=DRAIN_SECONDS)
+    except asyncio.CancelledError:
+        await _terminate(pgid, exited, request, heartbeating=False)
+        raise
+    finally:
+        # Also reached on a second cancellation or a failing heartbeat: kill without waiting.
+        _signal_group(pgid, signal.SIGKILL)
+        feeding.cancel()
+        if proc.stdin is not None:
+            proc.stdin.close()
+    return exited.result(), timed_out_after
+
+
+async def run_process(
+    request: RunRequest, argv: list[str], *, read_result: Callable[[str], Any] = parse_json
+) -> RunOutput:
+    """Run `argv` in a fresh directory and process group; `read_result(stdout)` gives the result.
+
+    Raises CancelledError, once the group is killed, when the awaiting task is cancelled.
+    exit_code is negative when a signal ended the process, as in `subprocess`.
+    """
+    started = time.monotonic()
+    payload = json.dumps(request.parameters).encode()
+    limit = request.output_limit_bytes
+    with (
+        tempfile.TemporaryDirectory(prefix="attune-run-", ignore_cleanup_errors=True) as workdir,
+        OutputPipe(limit) as stdout,
+        OutputPipe(limit) as stderr,
+    ):
+        try:
+            proc = await _spawn(
+                argv,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=stdout.write_fd,
+                stderr=stderr.write_fd,
+                cwd=workdir,
+                env=build_environment(request),
+                start_new_session=True,
+                preexec_fn=_child_setup(),
+            )
+        except (OSError, ValueError) as exc:
+            elapsed = time.monotonic() - started
+            return RunOutput.failed(f"could not start {argv[0]}: {exc}", duration_seconds=elapsed)
+        finally:
+            stdout.close_write_end()
+            stderr.close_write_end()
+        returncode, timed_out_after = await _supervise(proc, request, payload, stdout, stderr)
+    status, error = _outcome(returncode, timed_out_after)
+    stdout_text = stdout.text()
+    return RunOutput(
+        status=status,
+        exit_code=returncode,
+        stdout=stdout_text,
+        stderr=stderr.text(),
+        stdout_truncated=stdout.truncated,
+        stderr_truncated=stderr.truncated,
+        result=read_result(stdout_text),
+        duration_seconds=time.monotonic() - started,
+        error=error,
+    )

@@ -1,0 +1,82 @@
+"""What a runner is given and what it reports: plain data, no database and no Temporal."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+RUNNER_TYPES: frozenset[str] = frozenset(
+    {"local-shell-cmd", "local-shell-script", "python-script", "http-request", "noop"}
+)
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """The parts of an action definition a runner needs."""
+
+    ref: str
+    runner_type: str
+    # "" or a path relative to `<pack_path>/actions/`; "file.py:name" for python-script.
+    entry_point: str
+    pack_path: str | None
+    timeout_seconds: float | None
+    secret_parameters: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """One execution of one action, with the callbacks of the activity that runs it."""
+
+    action: ActionSpec
+    parameters: dict[str, Any]
+    execution_id: int
+    api_url: str
+    heartbeat: Callable[[], None]
+    heartbeat_interval: float = 1.0
+    kill_grace_seconds: float = 5.0
+    output_limit_bytes: int = 1_048_576
+
+
+class RunStatus(StrEnum):
+    COMPLETED = "completed"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+
+
+@dataclass
+class RunOutput:
+    """What happened; `to_json()` is the shape stored as the execution's result."""
+
+    status: RunStatus
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    stdout_truncated: bool
+    stderr_truncated: bool
+    result: Any
+    duration_seconds: float
+    error: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """Every field as JSON-ready values, the status as its string."""
+        data = dataclasses.asdict(self)
+        data["status"] = str(self.status)
+        return data
+
+    @classmethod
+    def failed(cls, error: str, *, duration_seconds: float = 0.0) -> RunOutput:
+        """An action that could not even start: nothing ran, so no output."""
+        return cls(
+            status=RunStatus.FAILED,
+            exit_code=None,
+            stdout="",
+            stderr="",
+            stdout_truncated=False,
+            stderr_truncated=False,
+            result=None,
+            duration_seconds=duration_seconds,
+            error=error,
+        )
