@@ -1,0 +1,1 @@
+"""Who is calling: API tokens, the admin token written at first start, webhook signatures."""
