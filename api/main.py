@@ -5,13 +5,25 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from temporalio.client import Client
 
+from api.auth import current_identity
 from api.errors import install_error_handlers
-from api.routers import health
+from api.routers import (
+    actions,
+    enforcements,
+    events,
+    executions,
+    health,
+    packs,
+    rules,
+    triggers,
+    webhooks,
+)
 from api.services import Services
 from attune.config import Settings, get_settings, required_database_url, temporal_target
+from attune.engine.workflow_starts import WorkflowStarter
 from db.engine import create_engine, create_session_factory
 
 API_PREFIX = "/api/v1"
@@ -33,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sessions=create_session_factory(engine),
             temporal=temporal,
             temporal_address=address,
+            starter=WorkflowStarter.from_settings(temporal, settings),
         )
         try:
             yield
@@ -47,4 +60,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(health.router, prefix=API_PREFIX)
+    # Webhooks authenticate on their own terms: a bearer token or a signed body.
+    app.include_router(webhooks.router, prefix=API_PREFIX)
+    authenticated = [Depends(current_identity)]
+    for resource in (packs, actions, triggers, rules, events, enforcements, executions):
+        app.include_router(resource.router, prefix=API_PREFIX, dependencies=authenticated)
     return app

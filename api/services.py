@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
-from attune.config import Settings
+from attune import errors
+from attune.config import Settings, decode_encryption_key
+from attune.engine.workflow_starts import WorkflowStarter
 
 
 @dataclass
@@ -19,3 +21,12 @@ class Services:
     # the problem through health) while Temporal is down.
     temporal: Client
     temporal_address: str
+    starter: WorkflowStarter
+
+    def encryption_key(self) -> bytes:
+        """The key that encrypts secrets at rest; refused clearly when it is not configured."""
+        if self.settings.encryption_key is None:
+            raise errors.Conflict(
+                "ATTUNE_ENCRYPTION_KEY is not set on this API process; secrets need it"
+            )
+        return decode_encryption_key(self.settings.encryption_key.get_secret_value())

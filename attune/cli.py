@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
 
 import typer
 import uvicorn
@@ -19,9 +22,12 @@ from attune.config import (
     temporal_target,
 )
 from attune.encryption_key import generate_encryption_key
+from attune.errors import AttuneError
 from attune.logs import configure_logging
 
 app = typer.Typer(help="Attune: event-driven automation on Temporal.", no_args_is_help=True)
+pack_app = typer.Typer(help="Install and update packs.", no_args_is_help=True)
+app.add_typer(pack_app, name="pack")
 errors = Console(stderr=True, highlight=False)
 
 
@@ -42,7 +48,7 @@ def _run_checked(step: Callable[[], None]) -> None:
     except SettingsError as error:
         errors.print(f"[bold red]attune:[/] {error}")
         raise typer.Exit(code=2) from None
-    except (ConnectionError, OSError) as error:
+    except (ConnectionError, OSError, AttuneError) as error:
         errors.print(f"[bold red]attune:[/] {error}")
         raise typer.Exit(code=1) from None
 
@@ -92,16 +98,19 @@ def worker() -> None:
 
 @app.command()
 def migrate() -> None:
-    """Apply database migrations and register Attune's search attributes on the namespace."""
+    """Apply migrations, register the core pack and Attune's search attributes, and make sure
+    an admin API token exists in the data directory."""
+    from attune.bootstrap import prepare_database
     from attune.temporal_setup import connect_temporal, register_search_attributes
     from db import migrate as migrations
 
     settings = _settings()
 
     async def run() -> None:
-        await migrations.upgrade(required_database_url(settings))
+        admin = await prepare_database(required_database_url(settings), settings)
         revision = await migrations.current_revision(required_database_url(settings))
-        errors.print(f"database at revision {revision}")
+        errors.print(f"database at revision {revision}; core pack registered")
+        errors.print(f"admin API token in {admin.path}" + (" (new)" if admin.created else ""))
         client = await connect_temporal(temporal_target(settings), settings.temporal_namespace)
         added = await register_search_attributes(client, settings.temporal_namespace)
         errors.print(f"search attributes added: {', '.join(added) or 'none (all present)'}")
@@ -136,6 +145,22 @@ def ping() -> None:
 def keygen() -> None:
     """Print a new random value for ATTUNE_ENCRYPTION_KEY."""
     typer.echo(generate_encryption_key())
+
+
+@pack_app.command("register")
+def pack_register(
+    path: Annotated[Path, typer.Argument(help="The pack folder (holding pack.yaml).")],
+) -> None:
+    """Load a pack folder into a running Attune: all of it, or nothing with the reasons."""
+    from attune.api_client import call_api
+
+    settings = _settings()
+
+    def step() -> None:
+        summary = call_api(settings, "POST", "/packs/register", {"path": str(path.resolve())})
+        typer.echo(json.dumps(summary, indent=2))
+
+    _run_checked(step)
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Port = Annotated[int, Field(ge=1, le=65535)]
+Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 # AES-256-GCM wants exactly 32 bytes of key material.
 ENCRYPTION_KEY_BYTES = 32
@@ -58,6 +59,32 @@ class Settings(BaseSettings):
         description="32 bytes, urlsafe base64; generated into the data directory if embedded.",
     )
     log_level: LogLevel = LogLevel.INFO
+    api_token: SecretStr | None = Field(
+        default=None, description="The CLI's token; else it reads the data dir's admin-token."
+    )
+    api_url: str | None = Field(
+        default=None,
+        description="The API's address as actions should reach it (ATTUNE_API_URL for them).",
+    )
+    temporal_ui_url: str | None = Field(
+        default=None, description="Base URL of the Temporal Web UI, for links to workflows."
+    )
+    core_pack_dir: Path = Field(
+        default=Path(__file__).resolve().parents[1] / "packs" / "core",
+        description="The bundled core pack, registered at start-up.",
+    )
+    action_heartbeat_timeout: Seconds = Field(
+        default=30.0, description="A running action's worker silent this long is declared lost."
+    )
+    action_kill_grace: Seconds = Field(
+        default=5.0, description="Between SIGTERM and SIGKILL when an action is stopped."
+    )
+    reconcile_interval: Seconds = Field(
+        default=15.0, description="How often workers look for executions left unstarted."
+    )
+    reconcile_grace: Seconds = Field(
+        default=10.0, description="How old an unstarted execution must be before it is started."
+    )
 
     @field_validator("data_dir")
     @classmethod
@@ -95,6 +122,14 @@ class Settings(BaseSettings):
             return None
         decode_encryption_key(value.get_secret_value())
         return value
+
+    @property
+    def public_api_url(self) -> str:
+        return (self.api_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
+    @property
+    def public_temporal_ui_url(self) -> str:
+        return (self.temporal_ui_url or f"http://127.0.0.1:{self.temporal_ui_port}").rstrip("/")
 
     @property
     def uses_embedded_database(self) -> bool:

@@ -21,12 +21,13 @@ from dataclasses import dataclass
 import httpx
 from rich.console import Console
 
+from attune.bootstrap import prepare_database
 from attune.config import Settings
 from attune.embedded_postgres import ensure_database, start_embedded_postgres
 from attune.embedded_temporal import start_embedded_temporal
 from attune.encryption_key import resolve_encryption_key
+from attune.errors import AttuneError
 from attune.temporal_setup import connect_temporal, register_search_attributes
-from db import migrate
 
 logger = logging.getLogger(__name__)
 console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -147,8 +148,10 @@ async def bring_up(settings: Settings, stack: AsyncExitStack) -> list[Child]:
         ui_label = "served by your Temporal deployment"
 
     await register_search_attributes(client, settings.temporal_namespace)
-    console.print("applying database migrations ...")
-    await migrate.upgrade(database_url)
+    console.print("applying database migrations and registering the core pack ...")
+    admin = await prepare_database(database_url, settings)
+    if admin.created:
+        console.print(f"created an admin API token in {admin.path} (readable by you only)")
 
     child_environment = {
         **os.environ,
@@ -173,6 +176,7 @@ async def bring_up(settings: Settings, stack: AsyncExitStack) -> list[Child]:
         f"  Temporal UI  {ui_label}\n"
         f"  PostgreSQL   {database_label}\n"
         f"  Data         {settings.data_dir}\n"
+        f"  Admin token  {admin.path}  (send it as Authorization: Bearer <token>)\n"
         "Press Ctrl-C to stop.\n"
     )
     return children
@@ -204,7 +208,7 @@ async def run_up(settings: Settings) -> int:
             raise
         console.print("Attune stopped.")
         return 0
-    except (ChildExited, TimeoutError, ConnectionError, OSError) as error:
+    except (ChildExited, TimeoutError, ConnectionError, OSError, AttuneError) as error:
         console.print(f"[bold red]Attune could not keep running:[/] {error}")
         return 1
     finally:

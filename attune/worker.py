@@ -5,33 +5,64 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.diagnostics import DiagnosticActivities
+from activities.execution import ExecutionActivities, RunnerSettings
 from attune.config import Settings, required_database_url, temporal_target
+from attune.engine.reconciler import run_reconciler
+from attune.engine.workflow_starts import WorkflowStarter
 from attune.temporal_setup import connect_temporal
-from db.engine import create_engine
+from db.engine import create_engine, create_session_factory
+from workflows.execution import ExecutionWorkflow
 from workflows.ping import PingWorkflow
 
 logger = logging.getLogger(__name__)
 
+# Heartbeats carry cancellation back to a running action; sending them at least every
+# second bounds how long a cancelled action keeps running.
+HEARTBEAT_THROTTLE = timedelta(seconds=1)
 
-def build_worker(client: Client, *, task_queue: str, engine: AsyncEngine) -> Worker:
+
+def build_worker(
+    client: Client,
+    *,
+    task_queue: str,
+    engine: AsyncEngine,
+    runner_settings: RunnerSettings | None = None,
+) -> Worker:
     """A worker with all of Attune's workflows and activities registered."""
     diagnostics = DiagnosticActivities(engine)
+    executions = ExecutionActivities(
+        create_session_factory(engine),
+        runner_settings or RunnerSettings(api_url="http://127.0.0.1:8000"),
+    )
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[PingWorkflow],
-        activities=[diagnostics.ping_database],
+        workflows=[PingWorkflow, ExecutionWorkflow],
+        activities=[
+            diagnostics.ping_database,
+            executions.run_execution,
+            executions.finish_execution,
+        ],
+        max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
+        default_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
+    )
+
+
+def runner_settings_from(settings: Settings) -> RunnerSettings:
+    return RunnerSettings(
+        api_url=settings.public_api_url, kill_grace_seconds=settings.action_kill_grace
     )
 
 
 async def run_worker(settings: Settings) -> None:
-    """Poll until SIGTERM or SIGINT, then finish the tasks in hand and exit."""
+    """Poll (and reconcile) until SIGTERM or SIGINT, then finish the tasks in hand and exit."""
     engine = create_engine(required_database_url(settings))
     address = temporal_target(settings)
     client = await connect_temporal(address, settings.temporal_namespace)
@@ -39,10 +70,26 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    reconciler = asyncio.create_task(
+        run_reconciler(
+            create_session_factory(engine),
+            WorkflowStarter.from_settings(client, settings),
+            interval=timedelta(seconds=settings.reconcile_interval),
+            grace=timedelta(seconds=settings.reconcile_grace),
+            stop=stop,
+        )
+    )
     try:
-        async with build_worker(client, task_queue=settings.task_queue, engine=engine):
+        async with build_worker(
+            client,
+            task_queue=settings.task_queue,
+            engine=engine,
+            runner_settings=runner_settings_from(settings),
+        ):
             logger.info("worker polling task queue %r on %s", settings.task_queue, address)
             await stop.wait()
             logger.info("worker stopping")
     finally:
+        stop.set()
+        await reconciler
         await engine.dispose()

@@ -18,14 +18,19 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.client import Client
+from temporalio.worker import Worker
 
 from api.main import create_app
+from attune.auth.tokens import issue_token
 from attune.config import Settings
 from attune.embedded_postgres import ensure_database, start_embedded_postgres
 from attune.embedded_temporal import start_embedded_temporal
+from attune.packs.registrar import register_pack_folder
 from attune.temporal_setup import connect_temporal, register_search_attributes
+from attune.worker import build_worker, runner_settings_from
 from db import migrate
 from db.engine import create_engine, create_session_factory
+from db.repositories import identity as identities
 
 TEST_DATABASE = "attune_test"
 TEST_ENCRYPTION_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
@@ -75,8 +80,20 @@ async def database_url(postgres_admin: str | None, tmp_path_factory: pytest.Temp
 @pytest.fixture(scope="session")
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(database_url)
+    # The core pack is there in every real database (`attune up` registers it).
+    async with create_session_factory(engine)() as session:
+        await register_pack_folder(session, Settings().core_pack_dir)
+        await session.commit()
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def admin_token(engine: AsyncEngine) -> str:
+    """A bearer token of an identity of the test session's own."""
+    async with create_session_factory(engine).begin() as session:
+        identity = await identities.repository.create(session, login=f"tester-{uuid.uuid4()}")
+        return await issue_token(session, identity_id=identity.id, label="tests")
 
 
 @pytest.fixture
@@ -111,7 +128,11 @@ def task_queue() -> str:
 
 @pytest.fixture
 def settings(
-    database_url: str, temporal: TemporalServer, task_queue: str, tmp_path: Path
+    database_url: str,
+    engine: AsyncEngine,
+    temporal: TemporalServer,
+    task_queue: str,
+    tmp_path: Path,
 ) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
@@ -119,28 +140,55 @@ def settings(
         temporal_address=temporal.address,
         task_queue=task_queue,
         encryption_key=SecretStr(TEST_ENCRYPTION_KEY),
+        # Short enough that lost-worker and kill tests finish in seconds.
+        action_heartbeat_timeout=3.0,
+        action_kill_grace=1.0,
     )
 
 
 @pytest.fixture
-async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client talking to the app in-process, with its lifespan run."""
+async def api(settings: Settings, admin_token: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the app in-process, with its lifespan run, authenticated."""
+    async with api_client(settings, token=admin_token) as client:
+        yield client
+
+
+@pytest.fixture
+async def anonymous_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The same API without credentials: what a stranger (or a signed webhook) sends."""
     async with api_client(settings) as client:
         yield client
 
 
-def api_client(settings: Settings) -> _ApiClient:
-    return _ApiClient(settings)
+@pytest.fixture
+async def worker(
+    temporal: TemporalServer, engine: AsyncEngine, settings: Settings
+) -> AsyncIterator[Worker]:
+    """A real worker polling this test's task queue."""
+    async with build_worker(
+        temporal.client,
+        task_queue=settings.task_queue,
+        engine=engine,
+        runner_settings=runner_settings_from(settings),
+    ) as running:
+        yield running
+
+
+def api_client(settings: Settings, *, token: str | None = None) -> _ApiClient:
+    return _ApiClient(settings, token)
 
 
 class _ApiClient:
     """Runs the app's lifespan around an httpx client on the ASGI transport."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, token: str | None) -> None:
         self._app = create_app(settings)
         self._lifespan = self._app.router.lifespan_context(self._app)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self._app), base_url="http://attune.test"
+            transport=httpx.ASGITransport(app=self._app),
+            base_url="http://attune.test",
+            headers=headers,
         )
 
     async def __aenter__(self) -> httpx.AsyncClient:

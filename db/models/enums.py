@@ -24,6 +24,18 @@ class ExecutionStatus(StrEnum):
     ABANDONED = "abandoned"
 
 
+TERMINAL_EXECUTION_STATUSES = frozenset(
+    {
+        ExecutionStatus.COMPLETED,
+        ExecutionStatus.FAILED,
+        ExecutionStatus.CANCELLED,
+        ExecutionStatus.TIMEOUT,
+        ExecutionStatus.ABANDONED,
+    }
+)
+"""Statuses an execution never leaves."""
+
+
 class EnforcementStatus(StrEnum):
     """Whether an enforcement has been turned into an execution."""
 

@@ -1,0 +1,177 @@
+"""The activities of `attune.Execution`: run an action and keep its execution row current.
+
+The row is the record operators read; these activities are the only writers of an
+execution's run-time statuses, so each write is a conditional UPDATE that cannot move an
+execution backwards or end it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from activities.execution_types import ExecutionOutcome, FinishExecutionInput, RunExecutionInput
+from activities.runners import run_action
+from activities.runners.types import ActionSpec, RunOutput, RunRequest
+from attune.packs.parameters import secret_parameters
+from db.models import Execution, ExecutionStatus
+from db.repositories import action as actions
+from db.repositories import execution as executions
+from db.repositories import pack as packs
+
+logger = logging.getLogger(__name__)
+
+NOT_RETRIED = "the action is not retried because actions are not assumed to be safe to run twice"
+WORKER_STOPPED = f"the worker running this action stopped; {NOT_RETRIED}"
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    """How this worker runs actions."""
+
+    api_url: str
+    kill_grace_seconds: float = 5.0
+    output_limit_bytes: int = 1_048_576
+    heartbeat_interval: float = 1.0
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    execution: Execution
+    action: ActionSpec | None
+
+
+class ExecutionActivities:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], runner_settings: RunnerSettings
+    ) -> None:
+        self._sessions = sessions
+        self._runner = runner_settings
+
+    @activity.defn(name="attune.run_execution")
+    async def run_execution(self, input: RunExecutionInput) -> ExecutionOutcome:
+        """Mark the execution running, run its action, record the ending.
+
+        Cancellation (from the workflow) kills the action's process group and records
+        `cancelled`; a worker shutting down records `abandoned`.
+        """
+        info = activity.info()
+        workflow_id = info.workflow_id or f"execution-{input.execution_id}"
+        claimed = await self._claim(input.execution_id, workflow_id, info.scheduled_time)
+        if claimed is None:
+            return await self._current_outcome(input.execution_id)
+        execution, spec = claimed.execution, claimed.action
+        if spec is None:
+            return await self._finish(
+                execution.id,
+                ExecutionStatus.FAILED,
+                error=f"action {execution.action_ref!r} no longer exists",
+            )
+        request = RunRequest(
+            action=spec,
+            parameters=dict(execution.parameters),
+            execution_id=execution.id,
+            api_url=self._runner.api_url,
+            heartbeat=activity.heartbeat,
+            heartbeat_interval=self._runner.heartbeat_interval,
+            kill_grace_seconds=self._runner.kill_grace_seconds,
+            output_limit_bytes=self._runner.output_limit_bytes,
+        )
+        try:
+            output = await run_action(request)
+        except asyncio.CancelledError:
+            if activity.is_worker_shutdown():
+                await self._finish(execution.id, ExecutionStatus.ABANDONED, error=WORKER_STOPPED)
+            else:
+                await self._finish(
+                    execution.id, ExecutionStatus.CANCELLED, error="cancelled by request"
+                )
+            raise
+        except Exception as error:
+            # A runner bug must still end the execution, or it would sit in `running`.
+            logger.exception("runner %s failed on execution %d", spec.runner_type, execution.id)
+            return await self._finish(
+                execution.id, ExecutionStatus.FAILED, error=f"runner error: {error}"
+            )
+        return await self._finish(
+            execution.id,
+            ExecutionStatus(output.status.value),
+            result=_storable(output),
+            error=output.error,
+        )
+
+    @activity.defn(name="attune.finish_execution")
+    async def finish_execution(self, input: FinishExecutionInput) -> ExecutionOutcome:
+        """End an execution that could not end itself (its run was lost or cancelled early)."""
+        return await self._finish(
+            input.execution_id, ExecutionStatus(input.status), error=input.error
+        )
+
+    async def _claim(
+        self, execution_id: int, workflow_id: str, scheduled_at: Any
+    ) -> _Claimed | None:
+        async with self._sessions.begin() as session:
+            execution = await executions.claim_for_run(
+                session, id=execution_id, workflow_id=workflow_id, scheduled_at=scheduled_at
+            )
+            if execution is None:
+                return None
+            action = (
+                await actions.repository.find(session, id=execution.action_id)
+                if execution.action_id is not None
+                else None
+            )
+            if action is None:
+                return _Claimed(execution, None)
+            pack = await packs.repository.find(session, id=action.pack_id)
+            spec = ActionSpec(
+                ref=action.ref,
+                runner_type=action.runner_type,
+                entry_point=action.entry_point,
+                pack_path=pack.path if pack is not None else None,
+                timeout_seconds=action.timeout_seconds,
+                secret_parameters=secret_parameters(action.parameters),
+            )
+            return _Claimed(execution, spec)
+
+    async def _finish(
+        self,
+        execution_id: int,
+        status: ExecutionStatus,
+        *,
+        result: Any = None,
+        error: str | None = None,
+    ) -> ExecutionOutcome:
+        async with self._sessions.begin() as session:
+            finished = await executions.finish(
+                session, id=execution_id, status=status, result=result, error=error
+            )
+        if finished is None:
+            # It had already ended (a cancel that raced the run, say): report what it holds.
+            return await self._current_outcome(execution_id)
+        return ExecutionOutcome(execution_id, finished.status.value, finished.error)
+
+    async def _current_outcome(self, execution_id: int) -> ExecutionOutcome:
+        async with self._sessions() as session:
+            execution = await executions.repository.get(session, id=execution_id)
+        return ExecutionOutcome(execution_id, execution.status.value, execution.error)
+
+
+def _storable(output: RunOutput) -> Any:
+    """The output as JSON PostgreSQL accepts: jsonb cannot hold the NUL character."""
+    return _without_nul(output.to_json())
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value

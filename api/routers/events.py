@@ -1,0 +1,48 @@
+"""Events: emit one on a trigger (202 with what it caused), list and show them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import ServicesDep, SessionDep
+from api.schemas.history import EventCreate, EventRead, IngestedRead
+from api.schemas.pages import BeforeId, HistoryPage, Limit, history_page, present
+from attune.engine.event_ingestion import Ingested, accept_event, find_accepting_trigger
+from db.repositories import event as events
+
+router = APIRouter(prefix="/events", tags=["events"])
+
+
+def ingested_read(ingested: Ingested) -> IngestedRead:
+    return IngestedRead(
+        event_id=ingested.event.id,
+        enforcement_ids=[enforcement.id for enforcement in ingested.enforcements],
+        execution_ids=[execution.id for execution in ingested.executions],
+    )
+
+
+@router.post("", status_code=202)
+async def create_event(
+    session: SessionDep, services: ServicesDep, body: EventCreate
+) -> IngestedRead:
+    """Emit an event: matching rules run their actions. 404/409 for an unknown/disabled
+    trigger, 422 naming the field for a payload that breaks the trigger's schema."""
+    trigger = await find_accepting_trigger(session, body.trigger)
+    return ingested_read(
+        await accept_event(session, services.starter, trigger=trigger, payload=body.payload)
+    )
+
+
+@router.get("")
+async def list_events(
+    session: SessionDep, limit: Limit = 100, before_id: BeforeId = None, trigger: str | None = None
+) -> HistoryPage[EventRead]:
+    rows = await events.repository.list(
+        session, limit=limit, before_id=before_id, **present(trigger_ref=trigger)
+    )
+    return history_page(rows, EventRead.model_validate, limit=limit)
+
+
+@router.get("/{id}")
+async def get_event(session: SessionDep, id: int) -> EventRead:
+    return EventRead.model_validate(await events.repository.get(session, id=id))

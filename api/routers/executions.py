@@ -1,0 +1,105 @@
+"""Executions: run an action, list and show executions, cancel one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth import CurrentIdentity
+from api.deps import ServicesDep, SessionDep
+from api.schemas.history import ExecutionCreate, ExecutionRead
+from api.schemas.pages import BeforeId, HistoryPage, Limit, present
+from api.services import Services
+from attune.engine.cancellation import cancel_execution
+from attune.engine.execution_requests import find_runnable_action, request_execution
+from attune.engine.workflow_starts import PendingStart
+from attune.packs.parameters import secret_parameters
+from db.models import Execution, ExecutionStatus
+from db.repositories import action as actions
+from db.repositories import execution as executions
+
+router = APIRouter(prefix="/executions", tags=["executions"])
+
+MASK = "********"
+
+
+@router.post("", status_code=201)
+async def create_execution(
+    session: SessionDep, services: ServicesDep, identity: CurrentIdentity, body: ExecutionCreate
+) -> ExecutionRead:
+    """Run an action now. 404/409 for an unknown/disabled action, 422 naming a bad parameter."""
+    action = await find_runnable_action(session, body.action)
+    execution = await request_execution(
+        session, action=action, parameters=body.parameters, executor_id=identity.id
+    )
+    await session.commit()
+    await services.starter.start_all([PendingStart(execution, action.timeout_seconds)])
+    return (await _reads(session, services, [execution]))[0]
+
+
+@router.get("")
+async def list_executions(
+    session: SessionDep,
+    services: ServicesDep,
+    limit: Limit = 100,
+    before_id: BeforeId = None,
+    action: str | None = None,
+    status: ExecutionStatus | None = None,
+    rule: str | None = None,
+    trigger: str | None = None,
+    enforcement: int | None = None,
+    parent: int | None = None,
+) -> HistoryPage[ExecutionRead]:
+    """Newest first; every filter given must hold."""
+    filters = present(
+        action_ref=action,
+        status=status,
+        rule_ref=rule,
+        trigger_ref=trigger,
+        enforcement_id=enforcement,
+        parent_id=parent,
+    )
+    rows = await executions.repository.list(session, limit=limit, before_id=before_id, **filters)
+    full = len(rows) == limit
+    return HistoryPage[ExecutionRead](
+        items=await _reads(session, services, rows), next_before_id=rows[-1].id if full else None
+    )
+
+
+@router.get("/{id}")
+async def get_execution(session: SessionDep, services: ServicesDep, id: int) -> ExecutionRead:
+    execution = await executions.repository.get(session, id=id)
+    return (await _reads(session, services, [execution]))[0]
+
+
+@router.post("/{id}/cancel", status_code=202)
+async def cancel(session: SessionDep, services: ServicesDep, id: int) -> ExecutionRead:
+    """Ask the execution to stop: it goes `canceling`, then `cancelled` once its processes
+    are gone. 409 when it has already ended."""
+    execution = await cancel_execution(session, services.starter, execution_id=id)
+    return (await _reads(session, services, [execution]))[0]
+
+
+async def _reads(
+    session: AsyncSession, services: Services, rows: Sequence[Execution]
+) -> list[ExecutionRead]:
+    """The executions as the API shows them: secrets masked, a link to the Web UI."""
+    secrets: dict[int, frozenset[str]] = {}
+    for action_id in {row.action_id for row in rows if row.action_id is not None}:
+        action = await actions.repository.find(session, id=action_id)
+        secrets[action_id] = secret_parameters(action.parameters) if action else frozenset()
+    ui = services.settings.public_temporal_ui_url
+    namespace = services.settings.temporal_namespace
+    reads = []
+    for row in rows:
+        hidden = secrets.get(row.action_id or 0, frozenset())
+        read = ExecutionRead.model_validate(row)
+        read.parameters = {
+            name: MASK if name in hidden else value for name, value in row.parameters.items()
+        }
+        if row.workflow_id is not None:
+            read.web_ui_url = f"{ui}/namespaces/{namespace}/workflows/{row.workflow_id}"
+        reads.append(read)
+    return reads

@@ -1,0 +1,30 @@
+"""Rules: list and show."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import SessionDep
+from api.schemas.catalog import RuleRead
+from api.schemas.pages import DEFAULT_PAGE, CatalogPage, Limit, Offset, catalog_page, present
+from db.repositories import rule as rules
+
+router = APIRouter(prefix="/rules", tags=["rules"])
+
+
+@router.get("")
+async def list_rules(
+    session: SessionDep,
+    limit: Limit = DEFAULT_PAGE,
+    offset: Offset = 0,
+    pack: str | None = None,
+    trigger: str | None = None,
+) -> CatalogPage[RuleRead]:
+    filters = present(pack_ref=pack, trigger_ref=trigger)
+    rows = await rules.repository.list(session, limit=limit, offset=offset, **filters)
+    return catalog_page(rows, RuleRead.model_validate, limit=limit, offset=offset)
+
+
+@router.get("/{ref}")
+async def get_rule(session: SessionDep, ref: str) -> RuleRead:
+    return RuleRead.model_validate(await rules.repository.get_by_key(session, ref))

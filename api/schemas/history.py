@@ -1,0 +1,74 @@
+"""What happened: events, enforcements and executions, as the API shows them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Read(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class EventCreate(BaseModel):
+    trigger: str = Field(description="Ref of the trigger, e.g. `core.webhook`.")
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class IngestedRead(BaseModel):
+    """What one event caused."""
+
+    event_id: int
+    enforcement_ids: list[int]
+    execution_ids: list[int]
+
+
+class EventRead(_Read):
+    id: int
+    trigger_ref: str
+    payload: dict[str, Any]
+    created: datetime
+
+
+class EnforcementRead(_Read):
+    id: int
+    rule_ref: str
+    event_id: int | None
+    trigger_ref: str
+    status: str
+    conditions: dict[str, Any]
+    payload: dict[str, Any]
+    parameters: dict[str, Any] | None
+    error: str | None
+    created: datetime
+
+
+class ExecutionCreate(BaseModel):
+    action: str = Field(description="Ref of the action, e.g. `core.echo`.")
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+
+class ExecutionRead(_Read):
+    id: int
+    action_ref: str
+    status: str
+    parameters: dict[str, Any] = Field(description="Secret parameters are shown as `********`.")
+    result: Any = Field(
+        description="exit_code, stdout, stderr (capped, with truncation flags), result "
+        "(stdout parsed as JSON), duration_seconds, status and error."
+    )
+    error: str | None
+    enforcement_id: int | None
+    rule_ref: str | None
+    trigger_ref: str | None
+    parent_id: int | None
+    executor_id: int | None
+    workflow_id: str | None
+    web_ui_url: str | None = Field(default=None, description="The workflow in the Temporal Web UI.")
+    created: datetime
+    scheduled_at: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    updated: datetime

@@ -1,0 +1,45 @@
+"""The CLI's way into a running Attune: HTTP calls to its API with a bearer token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from attune.config import Settings, SettingsError
+from attune.errors import AttuneError
+
+
+class ApiError(AttuneError):
+    """The API refused a request; `message` is the API's own message."""
+
+
+def api_token(settings: Settings) -> str:
+    """ATTUNE_API_TOKEN, else the admin token `attune up` wrote into the data directory."""
+    if settings.api_token is not None:
+        return settings.api_token.get_secret_value()
+    path = settings.data_dir / "admin-token"
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except OSError:
+        raise SettingsError(
+            f"ATTUNE_API_TOKEN: not set, and no admin token at {path} (`attune up` writes one)"
+        ) from None
+
+
+def call_api(settings: Settings, method: str, path: str, body: Any = None) -> Any:
+    """One API call; the decoded JSON answer, or `ApiError` with the API's message."""
+    url = f"{settings.public_api_url}/api/v1{path}"
+    headers = {"Authorization": f"Bearer {api_token(settings)}"}
+    try:
+        response = httpx.request(method, url, json=body, headers=headers, timeout=60.0)
+    except httpx.HTTPError as error:
+        raise ConnectionError(f"cannot reach the Attune API at {url}: {error}") from None
+    if response.status_code >= 400:
+        try:
+            body = response.json()["error"]
+            message, details = body["message"], body.get("details") or {}
+        except (ValueError, KeyError, TypeError):
+            message, details = response.text, {}
+        raise ApiError(f"HTTP {response.status_code}: {message}", details=details)
+    return response.json()

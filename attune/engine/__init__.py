@@ -1,0 +1,1 @@
+"""How events become executions and executions become Temporal workflows."""

@@ -1,0 +1,162 @@
+"""Where an event becomes executions: match the trigger's rules, render, write the rows.
+
+Everything here runs in the caller's transaction; the workflows start only after it
+commits (see `workflow_starts`). A rule whose parameters fail to render or validate
+still gets its enforcement and a `failed` execution carrying the message: a bad rule is
+recorded, and it never breaks ingestion of the event or the other rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from attune import errors
+from attune.engine.execution_requests import record_failed_execution, request_execution
+from attune.engine.payloads import validate_payload
+from attune.engine.workflow_starts import PendingStart, WorkflowStarter
+from attune.rules.criteria import matches
+from attune.rules.templating import render_parameters
+from db.models import Action, Enforcement, EnforcementStatus, Event, Execution, Pack, Rule, Trigger
+from db.repositories import action as actions
+from db.repositories import enforcement as enforcements
+from db.repositories import event as events
+from db.repositories import pack as packs
+from db.repositories import rule as rules
+from db.repositories import trigger as triggers
+from db.repositories.base import MAX_LIMIT
+
+
+@dataclass
+class Ingested:
+    """The rows an event caused, and the workflows to start once they commit."""
+
+    event: Event
+    enforcements: list[Enforcement] = field(default_factory=list)
+    executions: list[Execution] = field(default_factory=list)
+    to_start: list[PendingStart] = field(default_factory=list)
+
+
+async def find_accepting_trigger(session: AsyncSession, ref: str) -> Trigger:
+    """The trigger to emit on; `NotFound` or `Conflict` (disabled) naming it otherwise."""
+    trigger = await triggers.repository.get_by_key(session, ref)
+    if not trigger.enabled:
+        raise errors.Conflict(f"trigger {ref!r} is disabled", details={"trigger": ref})
+    return trigger
+
+
+async def ingest_event(session: AsyncSession, *, trigger: Trigger, payload: Any) -> Ingested:
+    """Write the event, then an enforcement and an execution for each rule it matches."""
+    validate_payload(trigger.payload_schema, payload, trigger_ref=trigger.ref)
+    event = await events.repository.create(
+        session, trigger_id=trigger.id, trigger_ref=trigger.ref, payload=payload
+    )
+    ingested = Ingested(event=event)
+    lookups = _Lookups(session)
+    for rule in await rules.list_enabled_for_trigger_ref(
+        session, trigger_ref=trigger.ref, limit=MAX_LIMIT
+    ):
+        if matches(rule.criteria, payload):
+            await _enforce(session, rule, event, lookups, ingested)
+    return ingested
+
+
+async def accept_event(
+    session: AsyncSession, starter: WorkflowStarter, *, trigger: Trigger, payload: Any
+) -> Ingested:
+    """Ingest the event, commit its rows, then start the workflows of its executions."""
+    ingested = await ingest_event(session, trigger=trigger, payload=payload)
+    await session.commit()
+    await starter.start_all(ingested.to_start)
+    return ingested
+
+
+async def _enforce(
+    session: AsyncSession, rule: Rule, event: Event, lookups: _Lookups, ingested: Ingested
+) -> None:
+    action = await lookups.action(rule.action_ref)
+    parameters: dict[str, Any] | None = None
+    error: str | None = None
+    try:
+        if action is None:
+            raise errors.NotFound(f"action {rule.action_ref!r} not found")
+        if not action.enabled:
+            raise errors.Conflict(f"action {rule.action_ref!r} is disabled")
+        context = _template_context(rule, event, await lookups.pack(rule.pack_id))
+        parameters = render_parameters(rule.action_parameters, context)
+    except errors.AttuneError as failure:
+        error = failure.message
+    enforcement = await enforcements.repository.create(
+        session,
+        rule_id=rule.id,
+        rule_ref=rule.ref,
+        event_id=event.id,
+        trigger_ref=event.trigger_ref,
+        conditions=rule.criteria,
+        payload=event.payload,
+        parameters=parameters,
+        status=EnforcementStatus.PROCESSED,
+        error=error,
+    )
+    origin = {
+        "enforcement_id": enforcement.id,
+        "rule_ref": rule.ref,
+        "trigger_ref": event.trigger_ref,
+    }
+    execution: Execution | None = None
+    if error is None and action is not None and parameters is not None:
+        try:
+            execution = await request_execution(
+                session, action=action, parameters=parameters, **origin
+            )
+            ingested.to_start.append(PendingStart(execution, action.timeout_seconds))
+        except errors.ValidationError as failure:
+            error = failure.message
+            enforcement.error = error
+    if execution is None:
+        execution = await record_failed_execution(
+            session,
+            action=action,
+            action_ref=rule.action_ref,
+            parameters=parameters or {},
+            error=error or "the rule could not run its action",
+            **origin,
+        )
+    ingested.enforcements.append(enforcement)
+    ingested.executions.append(execution)
+
+
+def _template_context(rule: Rule, event: Event, pack: Pack | None) -> dict[str, Any]:
+    """The names a rule's parameter templates can use."""
+    return {
+        "trigger": event.payload,
+        "event": {
+            "id": event.id,
+            "trigger": event.trigger_ref,
+            "payload": event.payload,
+            "created": event.created.isoformat(),
+        },
+        "rule": {"ref": rule.ref, "name": rule.name, "pack": rule.pack_ref},
+        "pack": {"ref": rule.pack_ref, "config": pack.config if pack is not None else {}},
+    }
+
+
+class _Lookups:
+    """Actions and packs read once per event, however many rules share them."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._actions: dict[str, Action | None] = {}
+        self._packs: dict[int, Pack | None] = {}
+
+    async def action(self, ref: str) -> Action | None:
+        if ref not in self._actions:
+            self._actions[ref] = await actions.repository.find_by_key(self._session, ref)
+        return self._actions[ref]
+
+    async def pack(self, pack_id: int) -> Pack | None:
+        if pack_id not in self._packs:
+            self._packs[pack_id] = await packs.repository.find(self._session, id=pack_id)
+        return self._packs[pack_id]

@@ -1,0 +1,92 @@
+"""Writing an execution row: the one place an action's parameters are checked before a run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from attune import errors
+from attune.packs.parameters import validate_parameters
+from db.models import Action, Execution, ExecutionStatus
+from db.repositories import action as actions
+from db.repositories import execution as executions
+from workflows.execution import workflow_id_for
+
+
+async def find_runnable_action(session: AsyncSession, ref: str) -> Action:
+    """The action to run; `NotFound` or `Conflict` (disabled) naming it otherwise."""
+    action = await actions.repository.get_by_key(session, ref)
+    if not action.enabled:
+        raise errors.Conflict(f"action {ref!r} is disabled", details={"action": ref})
+    return action
+
+
+async def request_execution(
+    session: AsyncSession,
+    *,
+    action: Action,
+    parameters: Mapping[str, Any],
+    **origin: Any,
+) -> Execution:
+    """Validate the parameters (defaults filled in) and write the execution as `requested`.
+
+    `origin` carries where it came from: enforcement_id, rule_ref, trigger_ref, executor_id,
+    parent_id. A parameter error raises `ValidationError` naming the parameter.
+    """
+    checked = validate_parameters(action.parameters, parameters)
+    return await _write(
+        session, action=action, parameters=checked, status=ExecutionStatus.REQUESTED, **origin
+    )
+
+
+async def record_failed_execution(
+    session: AsyncSession,
+    *,
+    action: Action | None,
+    action_ref: str,
+    parameters: Mapping[str, Any],
+    error: str,
+    **origin: Any,
+) -> Execution:
+    """Write an execution that failed before it could run (bad parameters, missing action).
+
+    It is recorded rather than dropped, so the operator sees why a rule did nothing.
+    """
+    return await _write(
+        session,
+        action=action,
+        action_ref=action_ref,
+        parameters=dict(parameters),
+        status=ExecutionStatus.FAILED,
+        error=error,
+        ended_at=func.now(),
+        **origin,
+    )
+
+
+async def _write(
+    session: AsyncSession,
+    *,
+    action: Action | None,
+    parameters: dict[str, Any],
+    status: ExecutionStatus,
+    action_ref: str | None = None,
+    **values: Any,
+) -> Execution:
+    execution = await executions.repository.create(
+        session,
+        action_id=action.id if action is not None else None,
+        action_ref=action.ref if action is not None else action_ref,
+        parameters=parameters,
+        status=status,
+        **values,
+    )
+    if status is ExecutionStatus.REQUESTED:
+        # The id exists only after the insert; naming the workflow in the same transaction
+        # means a row that will run names its workflow from the moment anyone can read it.
+        execution.workflow_id = workflow_id_for(execution.id)
+        await session.flush()
+    return execution

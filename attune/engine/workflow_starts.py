@@ -1,0 +1,110 @@
+"""Starting the `attune.Execution` workflow of an execution row, exactly once.
+
+Callers start workflows only after the rows commit. A start that fails (Temporal down,
+the API killed halfway) leaves the row `requested`, and the reconciler starts it later;
+a second start of the same id is refused by Temporal, which is what makes that safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from activities.execution_types import ExecutionInput, ExecutionOutcome
+from attune.config import Settings
+from db.models import Execution
+from workflows import search_attributes
+from workflows.execution import ExecutionWorkflow, workflow_id_for
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PendingStart:
+    """An execution whose workflow is to be started, with its action's timeout."""
+
+    execution: Execution
+    timeout_seconds: float | None
+
+
+@dataclass(frozen=True)
+class WorkflowStarter:
+    client: Client
+    task_queue: str
+    heartbeat_timeout_seconds: float = 30.0
+
+    @classmethod
+    def from_settings(cls, client: Client, settings: Settings) -> WorkflowStarter:
+        """How this process starts execution workflows, per the settings."""
+        return cls(client, settings.task_queue, settings.action_heartbeat_timeout)
+
+    async def start(self, pending: PendingStart) -> bool:
+        """Start the execution's workflow; False when it had been started already."""
+        execution = pending.execution
+        try:
+            await self.client.start_workflow(
+                ExecutionWorkflow.run,
+                ExecutionInput(
+                    execution_id=execution.id,
+                    action_ref=execution.action_ref,
+                    timeout_seconds=pending.timeout_seconds,
+                    heartbeat_timeout_seconds=self.heartbeat_timeout_seconds,
+                ),
+                id=workflow_id_for(execution.id),
+                task_queue=self.task_queue,
+                # Never a second workflow for one row, even after the first has closed.
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=execution_search_attributes(execution),
+                static_summary=_summary(execution),
+            )
+        except WorkflowAlreadyStartedError:
+            return False
+        return True
+
+    async def start_all(self, pending: Iterable[PendingStart]) -> None:
+        """Start each workflow; a failure is logged and left to the reconciler."""
+        starts = list(pending)
+        results = await asyncio.gather(*(self.start(p) for p in starts), return_exceptions=True)
+        for start, result in zip(starts, results, strict=True):
+            if isinstance(result, BaseException):
+                logger.warning(
+                    "could not start the workflow of execution %d (the reconciler will): %s",
+                    start.execution.id,
+                    result,
+                )
+
+    def handle(self, execution_id: int) -> WorkflowHandle[ExecutionWorkflow, ExecutionOutcome]:
+        return self.client.get_workflow_handle_for(
+            ExecutionWorkflow.run, workflow_id_for(execution_id)
+        )
+
+
+def execution_search_attributes(execution: Execution) -> TypedSearchAttributes:
+    """What operators filter on in the Web UI; never anything secret."""
+    pairs: list[SearchAttributePair[int] | SearchAttributePair[str]] = [
+        SearchAttributePair(search_attributes.EXECUTION_ID, execution.id),
+        SearchAttributePair(search_attributes.ACTION, execution.action_ref),
+        SearchAttributePair(search_attributes.PACK, execution.action_ref.split(".", 1)[0]),
+        SearchAttributePair(search_attributes.STATUS, execution.status.value),
+    ]
+    if execution.rule_ref is not None:
+        pairs.append(SearchAttributePair(search_attributes.RULE, execution.rule_ref))
+    if execution.trigger_ref is not None:
+        pairs.append(SearchAttributePair(search_attributes.TRIGGER, execution.trigger_ref))
+    if execution.parent_id is not None:
+        pairs.append(
+            SearchAttributePair(search_attributes.PARENT_EXECUTION_ID, execution.parent_id)
+        )
+    return TypedSearchAttributes(pairs)
+
+
+def _summary(execution: Execution) -> str:
+    if execution.rule_ref is not None:
+        return f"{execution.action_ref} (rule {execution.rule_ref})"
+    return execution.action_ref

@@ -1,0 +1,181 @@
+"""Packs, actions, triggers and rules over HTTP; the token every route but health needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.db.factories import unique
+from tests.pack_folders import write_pack
+
+PROTECTED = [
+    ("GET", "/api/v1/packs"),
+    ("GET", "/api/v1/packs/core"),
+    ("POST", "/api/v1/packs/register"),
+    ("GET", "/api/v1/actions"),
+    ("GET", "/api/v1/actions/core.echo"),
+    ("GET", "/api/v1/triggers"),
+    ("GET", "/api/v1/triggers/core.webhook"),
+    ("POST", "/api/v1/triggers/core.webhook/webhook-secret"),
+    ("GET", "/api/v1/rules"),
+    ("GET", "/api/v1/rules/core.nothing"),
+    ("GET", "/api/v1/events"),
+    ("POST", "/api/v1/events"),
+    ("GET", "/api/v1/events/1"),
+    ("GET", "/api/v1/enforcements"),
+    ("GET", "/api/v1/enforcements/1"),
+    ("GET", "/api/v1/executions"),
+    ("POST", "/api/v1/executions"),
+    ("GET", "/api/v1/executions/1"),
+    ("POST", "/api/v1/executions/1/cancel"),
+    ("POST", "/api/v1/webhooks/core.webhook"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), PROTECTED)
+async def test_a_request_without_a_token_is_a_401(
+    anonymous_api: httpx.AsyncClient, method: str, path: str
+) -> None:
+    response = await anonymous_api.request(method, path, json={})
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthenticated"
+
+
+async def test_a_bad_token_is_a_401_and_health_needs_none(
+    anonymous_api: httpx.AsyncClient,
+) -> None:
+    refused = await anonymous_api.get(
+        "/api/v1/executions", headers={"Authorization": "Bearer att_not-a-real-token"}
+    )
+    health = await anonymous_api.get("/api/v1/health")
+
+    assert refused.status_code == 401
+    assert health.status_code == 200
+
+
+async def test_the_openapi_document_describes_every_route(api: httpx.AsyncClient) -> None:
+    document = (await api.get("/openapi.json")).json()
+
+    paths = {
+        (method.upper(), path)
+        for path, operations in document["paths"].items()
+        for method in operations
+    }
+    assert paths == {
+        ("GET", "/api/v1/health"),
+        ("GET", "/api/v1/packs"),
+        ("GET", "/api/v1/packs/{ref}"),
+        ("POST", "/api/v1/packs/register"),
+        ("GET", "/api/v1/actions"),
+        ("GET", "/api/v1/actions/{ref}"),
+        ("GET", "/api/v1/triggers"),
+        ("GET", "/api/v1/triggers/{ref}"),
+        ("POST", "/api/v1/triggers/{ref}/webhook-secret"),
+        ("GET", "/api/v1/rules"),
+        ("GET", "/api/v1/rules/{ref}"),
+        ("GET", "/api/v1/events"),
+        ("POST", "/api/v1/events"),
+        ("GET", "/api/v1/events/{id}"),
+        ("GET", "/api/v1/enforcements"),
+        ("GET", "/api/v1/enforcements/{id}"),
+        ("GET", "/api/v1/executions"),
+        ("POST", "/api/v1/executions"),
+        ("GET", "/api/v1/executions/{id}"),
+        ("POST", "/api/v1/executions/{id}/cancel"),
+        ("POST", "/api/v1/webhooks/{trigger_ref}"),
+    }
+    schemas = document["components"]["schemas"]
+    for schema in ("ExecutionRead", "ExecutionCreate", "IngestedRead", "ActionRead", "RuleRead"):
+        assert schema in schemas
+    assert "bearer" in str(document["components"]["securitySchemes"]).lower()
+
+
+async def test_the_core_pack_is_registered_and_listed(api: httpx.AsyncClient) -> None:
+    actions = (await api.get("/api/v1/actions", params={"pack": "core", "limit": 1000})).json()
+    triggers = (await api.get("/api/v1/triggers", params={"pack": "core"})).json()
+
+    assert {item["ref"] for item in actions["items"]} >= {
+        "core.noop",
+        "core.echo",
+        "core.local",
+        "core.http",
+    }
+    assert "core.webhook" in {item["ref"] for item in triggers["items"]}
+    echo = (await api.get("/api/v1/actions/core.echo")).json()
+    assert echo["parameters"]["required"] == ["message"]
+
+
+async def test_registering_a_pack_and_reading_it_back(
+    api: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    ref = unique("pk")
+    folder = write_pack(
+        tmp_path,
+        ref,
+        triggers={"hook": {"type": "webhook"}},
+        rules={"always": {"trigger": f"{ref}.hook", "action": {"ref": "core.noop"}}},
+    )
+
+    registered = await api.post("/api/v1/packs/register", json={"path": str(folder)})
+
+    assert registered.status_code == 200, registered.text
+    pack = (await api.get(f"/api/v1/packs/{ref}")).json()
+    assert pack["path"] == str(folder)
+    rule = (await api.get(f"/api/v1/rules/{ref}.always")).json()
+    assert rule["action_ref"] == "core.noop"
+    assert rule["trigger_ref"] == f"{ref}.hook"
+    listed = (await api.get("/api/v1/rules", params={"trigger": f"{ref}.hook"})).json()
+    assert [item["ref"] for item in listed["items"]] == [f"{ref}.always"]
+
+
+async def test_a_broken_pack_is_refused_whole_naming_file_and_field(
+    api: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    ref = unique("pk")
+    folder = write_pack(
+        tmp_path,
+        ref,
+        actions={"fine": {"runner_type": "noop"}, "broken": {"runner_type": "teleport"}},
+        triggers={"hook": {"type": "webhook"}},
+    )
+
+    response = await api.post("/api/v1/packs/register", json={"path": str(folder)})
+
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert "actions/broken.yaml" in error["message"]
+    assert "runner_type" in error["message"]
+    problems = error["details"]["problems"]
+    assert {"file": "actions/broken.yaml", "field": "runner_type"}.items() <= problems[0].items()
+    # Nothing of it was written, not even the parts without problems.
+    assert (await api.get(f"/api/v1/packs/{ref}")).status_code == 404
+    assert (await api.get(f"/api/v1/actions/{ref}.fine")).status_code == 404
+    assert (await api.get(f"/api/v1/triggers/{ref}.hook")).status_code == 404
+
+
+async def test_a_rule_naming_an_unknown_action_refuses_the_pack(
+    api: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    ref = unique("pk")
+    folder = write_pack(
+        tmp_path,
+        ref,
+        triggers={"hook": {"type": "webhook"}},
+        rules={"lost": {"trigger": f"{ref}.hook", "action": {"ref": "nowhere.to_be_found"}}},
+    )
+
+    response = await api.post("/api/v1/packs/register", json={"path": str(folder)})
+
+    assert response.status_code == 422
+    assert "rules/lost.yaml" in response.json()["error"]["message"]
+    assert (await api.get(f"/api/v1/triggers/{ref}.hook")).status_code == 404
+
+
+async def test_a_relative_pack_path_is_refused(api: httpx.AsyncClient) -> None:
+    response = await api.post("/api/v1/packs/register", json={"path": "packs/core"})
+
+    assert response.status_code == 422
+    assert response.json()["error"]["details"]["field"] == "path"

@@ -1,0 +1,80 @@
+"""The reconciler starts the workflow of an execution the API committed but never started."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import WorkflowExecutionStatus
+
+from attune.config import Settings
+from attune.engine.execution_requests import find_runnable_action, request_execution
+from attune.engine.reconciler import reconcile_orphans
+from attune.engine.workflow_starts import WorkflowStarter
+from db.engine import create_session_factory
+from db.repositories import execution as executions
+from tests.conftest import TemporalServer
+from tests.executions import wait_for_status
+
+
+async def orphan(engine: AsyncEngine, message: str) -> int:
+    """An execution row committed as `requested`, as if the API died before starting it."""
+    async with create_session_factory(engine).begin() as session:
+        action = await find_runnable_action(session, "core.echo")
+        execution = await request_execution(session, action=action, parameters={"message": message})
+        return execution.id
+
+
+@pytest.mark.usefixtures("worker")
+async def test_an_orphaned_requested_execution_is_started_once(
+    api: httpx.AsyncClient, engine: AsyncEngine, temporal: TemporalServer, settings: Settings
+) -> None:
+    execution_id = await orphan(engine, "found")
+    starter = WorkflowStarter.from_settings(temporal.client, settings)
+    sessions = create_session_factory(engine)
+
+    started = await reconcile_orphans(sessions, starter, grace=timedelta(0))
+
+    assert started >= 1
+    execution = await wait_for_status(api, execution_id)
+    assert execution["status"] == "completed"
+    assert execution["result"]["result"] == "found"
+    # Nothing is started twice: the row is no longer requested, and the workflow id is taken.
+    async with sessions() as session:
+        later = datetime.fromisoformat(execution["ended_at"]) + timedelta(seconds=1)
+        pending = await executions.list_orphans(session, created_before=later)
+    assert execution_id not in [row.id for row in pending]
+
+
+async def test_a_young_execution_is_left_to_the_api(
+    engine: AsyncEngine, temporal: TemporalServer, settings: Settings
+) -> None:
+    execution_id = await orphan(engine, "young")
+    starter = WorkflowStarter.from_settings(temporal.client, settings)
+
+    await reconcile_orphans(create_session_factory(engine), starter, grace=timedelta(hours=1))
+
+    with pytest.raises(Exception, match="not found"):
+        await starter.handle(execution_id).describe()
+
+
+async def test_a_workflow_that_closed_before_running_ends_its_row(
+    engine: AsyncEngine, temporal: TemporalServer, settings: Settings
+) -> None:
+    # No worker polls this queue: the workflow exists but its run never begins.
+    execution_id = await orphan(engine, "terminated")
+    starter = WorkflowStarter.from_settings(temporal.client, settings)
+    sessions = create_session_factory(engine)
+    await reconcile_orphans(sessions, starter, grace=timedelta(0))
+    await starter.handle(execution_id).terminate(reason="test")
+
+    await reconcile_orphans(sessions, starter, grace=timedelta(0))
+
+    async with sessions() as session:
+        execution = await executions.repository.get(session, id=execution_id)
+    assert execution.status == "abandoned"
+    assert "terminated" in (execution.error or "")
+    description = await starter.handle(execution_id).describe()
+    assert description.status == WorkflowExecutionStatus.TERMINATED

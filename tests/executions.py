@@ -1,0 +1,33 @@
+"""Waiting on executions through the API, as an operator's script would."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+
+TERMINAL = {"completed", "failed", "cancelled", "timeout", "abandoned"}
+
+
+async def wait_for_status(
+    api: httpx.AsyncClient,
+    execution_id: int,
+    statuses: set[str] = TERMINAL,
+    *,
+    within: float = 30.0,
+) -> dict[str, Any]:
+    """Poll `GET /executions/{id}` until its status is in `statuses`, for `within` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        response = await api.get(f"/api/v1/executions/{execution_id}")
+        assert response.status_code == 200, response.text
+        execution: dict[str, Any] = response.json()
+        if execution["status"] in statuses:
+            return execution
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"execution {execution_id} still {execution['status']} after {within}s"
+            )
+        await asyncio.sleep(0.1)

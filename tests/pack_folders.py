@@ -1,0 +1,36 @@
+"""Pack folders on disk for tests, written from plain dicts in a line each."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def write_pack(
+    root: Path,
+    ref: str,
+    *,
+    actions: Mapping[str, Mapping[str, Any]] | None = None,
+    triggers: Mapping[str, Mapping[str, Any]] | None = None,
+    rules: Mapping[str, Mapping[str, Any]] | None = None,
+    scripts: Mapping[str, str] | None = None,
+    **pack_fields: Any,
+) -> Path:
+    """Write `root/ref` as a pack; `scripts` are files under `actions/` (made executable)."""
+    folder = root / ref
+    folder.mkdir(parents=True)
+    pack = {"ref": ref, "label": ref.title(), "version": "1.0.0"} | pack_fields
+    (folder / "pack.yaml").write_text(yaml.safe_dump(pack))
+    for kind, components in (("actions", actions), ("triggers", triggers), ("rules", rules)):
+        for name, fields in (components or {}).items():
+            (folder / kind).mkdir(exist_ok=True)
+            (folder / kind / f"{name}.yaml").write_text(yaml.safe_dump(dict(fields)))
+    for name, text in (scripts or {}).items():
+        script = folder / "actions" / name
+        script.parent.mkdir(parents=True, exist_ok=True)
+        script.write_text(text)
+        script.chmod(0o755)
+    return folder
