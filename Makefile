@@ -29,5 +29,10 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
 
+# Measured numbers, not tests: bare Temporal against Attune end to end (N executions each).
+N ?= 500
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.e2e $(N)
+
 clean:
 	rm -rf $(VENV) .attune .mypy_cache .pytest_cache .ruff_cache

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,10 +20,9 @@ from activities.execution_types import ExecutionOutcome, FinishExecutionInput, R
 from activities.runners import run_action
 from activities.runners.types import ActionSpec, RunOutput, RunRequest
 from attune.packs.parameters import secret_parameters
-from db.models import Execution, ExecutionStatus
-from db.repositories import action as actions
+from db.models import ExecutionStatus
 from db.repositories import execution as executions
-from db.repositories import pack as packs
+from db.repositories.execution import ClaimedRun
 
 logger = logging.getLogger(__name__)
 
@@ -42,11 +42,13 @@ class RunnerSettings:
 
 @dataclass(frozen=True)
 class _Claimed:
-    execution: Execution
+    run: ClaimedRun
     action: ActionSpec | None
 
 
 class ExecutionActivities:
+    """`sessions` may be autocommit sessions: every write here is a single statement."""
+
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], runner_settings: RunnerSettings
     ) -> None:
@@ -65,17 +67,17 @@ class ExecutionActivities:
         claimed = await self._claim(input.execution_id, workflow_id, info.scheduled_time)
         if claimed is None:
             return await self._current_outcome(input.execution_id)
-        execution, spec = claimed.execution, claimed.action
+        run, spec = claimed.run, claimed.action
         if spec is None:
             return await self._finish(
-                execution.id,
+                run.execution_id,
                 ExecutionStatus.FAILED,
-                error=f"action {execution.action_ref!r} no longer exists",
+                error=f"action {run.action_ref!r} no longer exists",
             )
         request = RunRequest(
             action=spec,
-            parameters=dict(execution.parameters),
-            execution_id=execution.id,
+            parameters=dict(run.parameters),
+            execution_id=run.execution_id,
             api_url=self._runner.api_url,
             heartbeat=activity.heartbeat,
             heartbeat_interval=self._runner.heartbeat_interval,
@@ -86,20 +88,22 @@ class ExecutionActivities:
             output = await run_action(request)
         except asyncio.CancelledError:
             if activity.is_worker_shutdown():
-                await self._finish(execution.id, ExecutionStatus.ABANDONED, error=WORKER_STOPPED)
+                await self._finish(
+                    run.execution_id, ExecutionStatus.ABANDONED, error=WORKER_STOPPED
+                )
             else:
                 await self._finish(
-                    execution.id, ExecutionStatus.CANCELLED, error="cancelled by request"
+                    run.execution_id, ExecutionStatus.CANCELLED, error="cancelled by request"
                 )
             raise
         except Exception as error:
             # A runner bug must still end the execution, or it would sit in `running`.
-            logger.exception("runner %s failed on execution %d", spec.runner_type, execution.id)
+            logger.exception("runner %s failed on execution %d", spec.runner_type, run.execution_id)
             return await self._finish(
-                execution.id, ExecutionStatus.FAILED, error=f"runner error: {error}"
+                run.execution_id, ExecutionStatus.FAILED, error=f"runner error: {error}"
             )
         return await self._finish(
-            execution.id,
+            run.execution_id,
             ExecutionStatus(output.status.value),
             result=_storable(output),
             error=output.error,
@@ -113,31 +117,25 @@ class ExecutionActivities:
         )
 
     async def _claim(
-        self, execution_id: int, workflow_id: str, scheduled_at: Any
+        self, execution_id: int, workflow_id: str, scheduled_at: datetime
     ) -> _Claimed | None:
-        async with self._sessions.begin() as session:
-            execution = await executions.claim_for_run(
+        async with self._sessions() as session:
+            run = await executions.claim_for_run(
                 session, id=execution_id, workflow_id=workflow_id, scheduled_at=scheduled_at
             )
-            if execution is None:
-                return None
-            action = (
-                await actions.repository.find(session, id=execution.action_id)
-                if execution.action_id is not None
-                else None
-            )
-            if action is None:
-                return _Claimed(execution, None)
-            pack = await packs.repository.find(session, id=action.pack_id)
-            spec = ActionSpec(
-                ref=action.ref,
-                runner_type=action.runner_type,
-                entry_point=action.entry_point,
-                pack_path=pack.path if pack is not None else None,
-                timeout_seconds=action.timeout_seconds,
-                secret_parameters=secret_parameters(action.parameters),
-            )
-            return _Claimed(execution, spec)
+        if run is None:
+            return None
+        if run.runner_type is None:
+            return _Claimed(run, None)
+        spec = ActionSpec(
+            ref=run.action_ref,
+            runner_type=run.runner_type,
+            entry_point=run.entry_point,
+            pack_path=run.pack_path,
+            timeout_seconds=run.timeout_seconds,
+            secret_parameters=secret_parameters(run.parameters_schema),
+        )
+        return _Claimed(run, spec)
 
     async def _finish(
         self,
@@ -147,7 +145,7 @@ class ExecutionActivities:
         result: Any = None,
         error: str | None = None,
     ) -> ExecutionOutcome:
-        async with self._sessions.begin() as session:
+        async with self._sessions() as session:
             finished = await executions.finish(
                 session, id=execution_id, status=status, result=result, error=error
             )

@@ -9,7 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.deps import ServicesDep
 from attune import errors
-from attune.auth.tokens import authenticate
+from attune.auth.tokens import authenticate, hash_token
 from db.models import Identity
 
 HOW_TO = "send Authorization: Bearer <token>"
@@ -34,8 +34,14 @@ async def current_identity(
     again in the route's session to change it.
     """
     token = bearer_token(request.headers.get("Authorization"))
+    token_hash = hash_token(token)
+    remembered = services.recent_tokens.get(token_hash)
+    if remembered is not None:
+        return remembered
     async with services.sessions() as session, session.begin():
-        return await authenticate(session, token)
+        identity = await authenticate(session, token)
+    services.recent_tokens.remember(token_hash, identity)
+    return identity
 
 
 def bearer_token(header: str | None) -> str:

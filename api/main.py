@@ -22,6 +22,7 @@ from api.routers import (
     webhooks,
 )
 from api.services import Services
+from attune.auth.recent_tokens import RecentTokens
 from attune.config import Settings, get_settings, required_database_url, temporal_target
 from attune.engine.workflow_starts import WorkflowStarter
 from db.engine import create_engine, create_session_factory
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             temporal=temporal,
             temporal_address=address,
             starter=WorkflowStarter.from_settings(temporal, settings),
+            recent_tokens=RecentTokens(ttl=settings.token_cache_seconds),
         )
         try:
             yield

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from attune import errors
+from attune.auth.recent_tokens import RecentTokens
 from attune.config import Settings, decode_encryption_key
 from attune.engine.workflow_starts import WorkflowStarter
 
@@ -22,6 +23,7 @@ class Services:
     temporal: Client
     temporal_address: str
     starter: WorkflowStarter
+    recent_tokens: RecentTokens = field(default_factory=lambda: RecentTokens(ttl=0))
 
     def encryption_key(self) -> bytes:
         """The key that encrypts secrets at rest; refused clearly when it is not configured."""

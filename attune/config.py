@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     action_kill_grace: Seconds = Field(
         default=5.0, description="Between SIGTERM and SIGKILL when an action is stopped."
     )
+    token_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="How long an API process trusts a token it has checked (0: never).",
+    )
     reconcile_interval: Seconds = Field(
         default=15.0, description="How often workers look for executions left unstarted."
     )

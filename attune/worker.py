@@ -17,7 +17,7 @@ from attune.config import Settings, required_database_url, temporal_target
 from attune.engine.reconciler import run_reconciler
 from attune.engine.workflow_starts import WorkflowStarter
 from attune.temporal_setup import connect_temporal
-from db.engine import create_engine, create_session_factory
+from db.engine import create_autocommit_session_factory, create_engine, create_session_factory
 from workflows.execution import ExecutionWorkflow
 from workflows.ping import PingWorkflow
 
@@ -38,7 +38,7 @@ def build_worker(
     """A worker with all of Attune's workflows and activities registered."""
     diagnostics = DiagnosticActivities(engine)
     executions = ExecutionActivities(
-        create_session_factory(engine),
+        create_autocommit_session_factory(engine),
         runner_settings or RunnerSettings(api_url="http://127.0.0.1:8000"),
     )
     return Worker(

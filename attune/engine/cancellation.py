@@ -32,12 +32,12 @@ async def cancel_execution(
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             raise
-        cancelled = await executions.finish(
+        await executions.finish(
             session,
             id=execution_id,
             status=ExecutionStatus.CANCELLED,
             error="cancelled by request before its workflow started",
         )
         await session.commit()
-        return cancelled or await executions.repository.get(session, id=execution_id)
+        return await executions.repository.get(session, id=execution_id)
     return canceling

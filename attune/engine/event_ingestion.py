@@ -84,8 +84,10 @@ async def _enforce(
             raise errors.NotFound(f"action {rule.action_ref!r} not found")
         if not action.enabled:
             raise errors.Conflict(f"action {rule.action_ref!r} is disabled")
-        context = _template_context(rule, event, await lookups.pack(rule.pack_id))
-        parameters = render_parameters(rule.action_parameters, context)
+        parameters = {}
+        if rule.action_parameters:  # the pack's config is read only when there is a template
+            context = _template_context(rule, event, await lookups.pack(rule.pack_id))
+            parameters = render_parameters(rule.action_parameters, context)
     except errors.AttuneError as failure:
         error = failure.message
     enforcement = await enforcements.repository.create(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Execution, ExecutionStatus
+from db.models import Action, Execution, ExecutionStatus, Pack
 from db.models.enums import TERMINAL_EXECUTION_STATUSES
 from db.repositories.base import DEFAULT_LIMIT, FRESH, Repository
 
@@ -58,15 +59,32 @@ async def list_children(
     return await repository.list(session, parent_id=parent_id, limit=limit, before_id=before_id)
 
 
+@dataclass(frozen=True)
+class ClaimedRun:
+    """What a worker needs to run a claimed execution: its inputs and its action's recipe.
+
+    `runner_type` is None when the action has been deleted since the execution was written.
+    """
+
+    execution_id: int
+    action_ref: str
+    parameters: dict[str, Any]
+    runner_type: str | None
+    entry_point: str
+    timeout_seconds: int | None
+    parameters_schema: dict[str, Any]
+    pack_path: str | None
+
+
 async def claim_for_run(
     session: AsyncSession, *, id: int, workflow_id: str, scheduled_at: datetime
-) -> Execution | None:
-    """Move a runnable execution to `running` in one UPDATE, or None if it is not runnable.
+) -> ClaimedRun | None:
+    """Move a runnable execution to `running` and read its action, or None if not runnable.
 
     One conditional statement, so two deliveries of the same run (or a run racing a cancel)
-    cannot both start the action.
+    cannot both start the action; and one round trip, because every run pays for it.
     """
-    statement = (
+    claimed = (
         update(Execution)
         .where(Execution.id == id, Execution.status.in_(RUNNABLE_STATUSES))
         .values(
@@ -75,9 +93,42 @@ async def claim_for_run(
             scheduled_at=func.coalesce(Execution.scheduled_at, scheduled_at),
             started_at=func.clock_timestamp(),
         )
-        .returning(Execution)
+        .returning(Execution.id, Execution.action_id, Execution.action_ref, Execution.parameters)
+        .cte("claimed")
     )
-    return (await session.scalars(statement, execution_options=FRESH)).one_or_none()
+    query = select(
+        claimed.c.id,
+        claimed.c.action_ref,
+        claimed.c.parameters,
+        Action.runner_type,
+        Action.entry_point,
+        Action.timeout_seconds,
+        Action.parameters,
+        Pack.path,
+    ).select_from(
+        claimed.outerjoin(Action, Action.id == claimed.c.action_id).outerjoin(
+            Pack, Pack.id == Action.pack_id
+        )
+    )
+    row = (await session.execute(query)).one_or_none()
+    if row is None:
+        return None
+    return ClaimedRun(
+        execution_id=row[0],
+        action_ref=row[1],
+        parameters=row[2],
+        runner_type=row[3],
+        entry_point=row[4] or "",
+        timeout_seconds=row[5],
+        parameters_schema=row[6] or {},
+        pack_path=row[7],
+    )
+
+
+@dataclass(frozen=True)
+class Ending:
+    status: ExecutionStatus
+    error: str | None
 
 
 async def finish(
@@ -87,7 +138,7 @@ async def finish(
     status: ExecutionStatus,
     result: Any = None,
     error: str | None = None,
-) -> Execution | None:
+) -> Ending | None:
     """Record a terminal status unless the execution already has one; None if it had.
 
     The first ending wins: a late "worker lost" never overwrites a recorded completion.
@@ -97,9 +148,10 @@ async def finish(
         update(Execution)
         .where(Execution.id == id, Execution.status.not_in(TERMINAL_EXECUTION_STATUSES))
         .values(status=status, result=result, error=error, ended_at=func.clock_timestamp())
-        .returning(Execution)
+        .returning(Execution.status, Execution.error)
     )
-    return (await session.scalars(statement, execution_options=FRESH)).one_or_none()
+    row = (await session.execute(statement)).one_or_none()
+    return Ending(row[0], row[1]) if row is not None else None
 
 
 async def mark_canceling(session: AsyncSession, *, id: int) -> Execution | None:

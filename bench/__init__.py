@@ -1,0 +1,1 @@
+"""Benchmarks: measured numbers, run by `make bench`, never part of `make test`."""

@@ -1,0 +1,217 @@
+"""`make bench`: bare Temporal against Attune end to end, on one dev server, in one run.
+
+(a) bare: N workflows of one no-op activity, started from here, run by a worker process.
+(b) Attune: N events posted to the API (its own process) through one rule to `core.noop`,
+    run by an `attune worker` process, until every execution is completed.
+Both share one Temporal dev server and run one after the other. Latency is from the
+start call (a) or the event's creation (b) to completion.
+
+    python -m bench.e2e [N]     (N defaults to 500; BENCH_SUBMITTERS sets the parallel senders)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from pydantic import SecretStr
+from sqlalchemy import text
+from temporalio.client import Client
+
+from attune.bootstrap import prepare_database
+from attune.config import Settings
+from attune.embedded_postgres import ensure_database, start_embedded_postgres
+from attune.embedded_temporal import start_embedded_temporal
+from attune.encryption_key import generate_encryption_key
+from attune.launcher import Child, spawn, stop_children, wait_for_api
+from attune.temporal_setup import register_search_attributes
+from bench.bare import BareWorkflow
+from bench.cpu import cpu_by_kind, cpu_spent
+from bench.stats import RunFigures
+from db.engine import create_engine
+from tests.conftest import free_port
+from tests.pack_folders import write_pack
+
+SUBMITTERS = int(os.environ.get("BENCH_SUBMITTERS", "32"))
+COMPLETION_TIMEOUT = 600.0
+
+
+async def in_parallel(count: int, submit: object) -> None:
+    """Call `submit(i)` for i in range(count) with SUBMITTERS calls in flight at a time."""
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(count):
+        queue.put_nowait(index)
+
+    async def sender() -> None:
+        while not queue.empty():
+            await submit(queue.get_nowait())  # type: ignore[operator]
+
+    await asyncio.gather(*(sender() for _ in range(SUBMITTERS)))
+
+
+async def run_bare(client: Client, address: str, count: int) -> RunFigures:
+    task_queue = f"bench-bare-{uuid.uuid4()}"
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.bare", address, task_queue
+    )
+    latencies: list[float] = []
+    results: list[asyncio.Task[None]] = []
+
+    async def submit(index: int) -> None:
+        started = time.perf_counter()
+        handle = await client.start_workflow(
+            BareWorkflow.run, id=f"bare-{task_queue}-{index}", task_queue=task_queue
+        )
+
+        async def finish() -> None:
+            await handle.result()
+            latencies.append(time.perf_counter() - started)
+
+        results.append(asyncio.create_task(finish()))
+
+    try:
+        before = cpu_by_kind()
+        began = time.perf_counter()
+        await in_parallel(count, submit)
+        await asyncio.wait_for(asyncio.gather(*results), COMPLETION_TIMEOUT)
+        elapsed = time.perf_counter() - began
+        print(cpu_spent(before, cpu_by_kind()), flush=True)
+    finally:
+        worker.kill()
+        await worker.wait()
+    return RunFigures("bare Temporal", count, elapsed, latencies)
+
+
+async def run_attune(settings: Settings, workdir: Path, count: int) -> RunFigures:
+    environment = {
+        **os.environ,
+        "ATTUNE_DATA_DIR": str(settings.data_dir),
+        "ATTUNE_DATABASE_URL": str(settings.database_url),
+        "TEMPORAL_ADDRESS": str(settings.temporal_address),
+        "ATTUNE_TASK_QUEUE": settings.task_queue,
+        "ATTUNE_API_PORT": str(settings.api_port),
+        "ATTUNE_ENCRYPTION_KEY": generate_encryption_key(),
+        "ATTUNE_LOG_LEVEL": "WARNING",
+    }
+    children: list[Child] = []
+    try:
+        children.append(await spawn("API", "api", environment))
+        children.append(await spawn("worker", "worker", environment))
+        api_url = f"http://{settings.api_host}:{settings.api_port}"
+        await wait_for_api(f"{api_url}/api/v1/health", children)
+        token = (settings.data_dir / "admin-token").read_text().strip()
+        headers = {"Authorization": f"Bearer {token}"}
+        limits = httpx.Limits(max_connections=SUBMITTERS)
+        async with httpx.AsyncClient(
+            base_url=f"{api_url}/api/v1", headers=headers, limits=limits, timeout=60
+        ) as api:
+            folder = write_pack(
+                workdir,
+                "bench",
+                triggers={"tick": {"type": "custom"}},
+                rules={"to_noop": {"trigger": "bench.tick", "action": {"ref": "core.noop"}}},
+            )
+            (await api.post("/packs/register", json={"path": str(folder)})).raise_for_status()
+            execution_ids: list[int] = []
+
+            async def submit(index: int) -> None:
+                response = await api.post(
+                    "/events", json={"trigger": "bench.tick", "payload": {"n": index}}
+                )
+                response.raise_for_status()
+                execution_ids.extend(response.json()["execution_ids"])
+
+            before = cpu_by_kind()
+            began = time.perf_counter()
+            await in_parallel(count, submit)
+            await wait_until_completed(str(settings.database_url), execution_ids)
+            elapsed = time.perf_counter() - began
+            print(cpu_spent(before, cpu_by_kind()), flush=True)
+        latencies = await event_to_completed(str(settings.database_url), execution_ids)
+    finally:
+        await stop_children(children)
+    return RunFigures("Attune end to end", count, elapsed, latencies)
+
+
+async def wait_until_completed(database_url: str, ids: list[int]) -> None:
+    engine = create_engine(database_url)
+    deadline = time.monotonic() + COMPLETION_TIMEOUT
+    try:
+        while True:
+            async with engine.connect() as connection:
+                done = (
+                    await connection.execute(
+                        text(
+                            "SELECT count(*) FROM attune.execution "
+                            "WHERE id = ANY(:ids) AND status = 'completed'"
+                        ),
+                        {"ids": ids},
+                    )
+                ).scalar_one()
+            if done == len(ids):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {done} of {len(ids)} executions completed")
+            await asyncio.sleep(0.05)
+    finally:
+        await engine.dispose()
+
+
+async def event_to_completed(database_url: str, ids: list[int]) -> list[float]:
+    """Seconds from each event's creation to its execution's end, by the database's clock."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text(
+                    "SELECT extract(epoch FROM x.ended_at - ev.created) FROM attune.execution x "
+                    "JOIN attune.enforcement en ON en.id = x.enforcement_id "
+                    "JOIN attune.event ev ON ev.id = en.event_id WHERE x.id = ANY(:ids)"
+                ),
+                {"ids": ids},
+            )
+            return [float(row[0]) for row in rows]
+    finally:
+        await engine.dispose()
+
+
+async def main(count: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="attune-bench-") as temporary:
+        workdir = Path(temporary)
+        postgres = start_embedded_postgres(workdir / "postgres", throwaway=True)
+        try:
+            database_url = await ensure_database(postgres.socket_dir, "attune_bench")
+            port = free_port()
+            temporal = await start_embedded_temporal(port=port, ui=False)
+            try:
+                address = f"127.0.0.1:{port}"
+                await register_search_attributes(temporal.client, "default")
+                settings = Settings(
+                    data_dir=workdir / "data",
+                    database_url=database_url,
+                    temporal_address=address,
+                    task_queue=f"bench-attune-{uuid.uuid4()}",
+                    api_port=free_port(),
+                    encryption_key=SecretStr(generate_encryption_key()),
+                )
+                await prepare_database(database_url, settings)
+                print(f"N={count}, {SUBMITTERS} parallel senders, one dev server", flush=True)
+                bare = await run_bare(temporal.client, address, count)
+                print(bare.line(), flush=True)
+                attune = await run_attune(settings, workdir, count)
+                print(attune.line(), flush=True)
+                print(f"e2e_vs_bare_ratio={attune.throughput / bare.throughput:.3f}")
+            finally:
+                await temporal.shutdown()
+        finally:
+            postgres.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 500))
