@@ -9,7 +9,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_ROOT_USER_ACTION=ignore \
     ATTUNE_API_HOST=0.0.0.0 \
     ATTUNE_API_PORT=8000 \
-    ATTUNE_DATA_DIR=/var/lib/attune
+    ATTUNE_DATA_DIR=/var/lib/attune \
+    ATTUNE_CORE_PACK_DIR=/opt/attune/packs/core
 
 WORKDIR /opt/attune
 

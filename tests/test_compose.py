@@ -157,3 +157,10 @@ def test_dockerfile_installs_the_project_and_runs_attune() -> None:
     assert json.loads(commands[-1]) == ["attune", "api"]
     assert "EXPOSE 8000" in instructions
     assert any("ATTUNE_API_HOST=0.0.0.0" in line for line in instructions)
+
+
+def test_the_admin_token_lands_where_the_api_container_can_read_it() -> None:
+    services = _services()
+    for name in ("attune-migrate", "attune-api", "attune-worker"):
+        assert "attune-data:/var/lib/attune" in services[name]["volumes"], name
+    assert "attune-data" in _compose()["volumes"]
