@@ -160,17 +160,22 @@ async def anonymous_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+def make_worker(temporal: TemporalServer, engine: AsyncEngine, settings: Settings) -> Worker:
+    """A real worker for this test's task queue (not yet started: `async with` runs it)."""
+    return build_worker(
+        temporal.client,
+        task_queue=settings.task_queue,
+        engine=engine,
+        runner_settings=runner_settings_from(settings),
+    )
+
+
 @pytest.fixture
 async def worker(
     temporal: TemporalServer, engine: AsyncEngine, settings: Settings
 ) -> AsyncIterator[Worker]:
     """A real worker polling this test's task queue."""
-    async with build_worker(
-        temporal.client,
-        task_queue=settings.task_queue,
-        engine=engine,
-        runner_settings=runner_settings_from(settings),
-    ) as running:
+    async with make_worker(temporal, engine, settings) as running:
         yield running
 
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
 
 
@@ -34,3 +35,11 @@ def write_pack(
         script.write_text(text)
         script.chmod(0o755)
     return folder
+
+
+async def register_pack(api: httpx.AsyncClient, folder: Path) -> dict[str, Any]:
+    """Register the folder through the API, insisting that it is accepted."""
+    response = await api.post("/api/v1/packs/register", json={"path": str(folder)})
+    assert response.status_code == 200, response.text
+    summary: dict[str, Any] = response.json()
+    return summary

@@ -7,14 +7,4 @@ from activities.runners.types import RunOutput, RunRequest, RunStatus
 
 async def run_noop(request: RunRequest) -> RunOutput:
     """Complete at once with no output and no result."""
-    return RunOutput(
-        status=RunStatus.COMPLETED,
-        exit_code=None,
-        stdout="",
-        stderr="",
-        stdout_truncated=False,
-        stderr_truncated=False,
-        result=None,
-        duration_seconds=0.0,
-        error=None,
-    )
+    return RunOutput.empty(RunStatus.COMPLETED)

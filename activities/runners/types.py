@@ -67,10 +67,12 @@ class RunOutput:
         return data
 
     @classmethod
-    def failed(cls, error: str, *, duration_seconds: float = 0.0) -> RunOutput:
-        """An action that could not even start: nothing ran, so no output."""
+    def empty(
+        cls, status: RunStatus, *, error: str | None = None, duration_seconds: float = 0.0
+    ) -> RunOutput:
+        """An ending without output: nothing ran (noop), or the action could not start."""
         return cls(
-            status=RunStatus.FAILED,
+            status=status,
             exit_code=None,
             stdout="",
             stderr="",
@@ -80,3 +82,8 @@ class RunOutput:
             duration_seconds=duration_seconds,
             error=error,
         )
+
+    @classmethod
+    def failed(cls, error: str, *, duration_seconds: float = 0.0) -> RunOutput:
+        """An action that could not even start: nothing ran, so no output."""
+        return cls.empty(RunStatus.FAILED, error=error, duration_seconds=duration_seconds)

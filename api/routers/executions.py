@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.auth import CurrentIdentity
 from api.deps import ServicesDep, SessionDep
 from api.schemas.history import ExecutionCreate, ExecutionRead
-from api.schemas.pages import BeforeId, HistoryPage, Limit, present
+from api.schemas.pages import BeforeId, HistoryPage, Limit, next_before_id, present
 from api.services import Services
 from attune.engine.cancellation import cancel_execution
 from attune.engine.execution_requests import find_runnable_action, request_execution
@@ -62,9 +62,9 @@ async def list_executions(
         parent_id=parent,
     )
     rows = await executions.repository.list(session, limit=limit, before_id=before_id, **filters)
-    full = len(rows) == limit
     return HistoryPage[ExecutionRead](
-        items=await _reads(session, services, rows), next_before_id=rows[-1].id if full else None
+        items=await _reads(session, services, rows),
+        next_before_id=next_before_id(rows, limit=limit),
     )
 
 

@@ -46,10 +46,14 @@ def catalog_page(
 def history_page(
     rows: Sequence[Any], read: Callable[[Any], ItemT], *, limit: int
 ) -> HistoryPage[ItemT]:
-    full = len(rows) == limit
     return HistoryPage[ItemT](
-        items=[read(row) for row in rows], next_before_id=rows[-1].id if full else None
+        items=[read(row) for row in rows], next_before_id=next_before_id(rows, limit=limit)
     )
+
+
+def next_before_id(rows: Sequence[Any], *, limit: int) -> int | None:
+    """The cursor of the next history page: a full page may have more behind it."""
+    return int(rows[-1].id) if len(rows) == limit else None
 
 
 def present(**filters: Any) -> dict[str, Any]:

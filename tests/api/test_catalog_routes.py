@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.db.factories import unique
-from tests.pack_folders import write_pack
+from tests.pack_folders import register_pack, write_pack
 
 PROTECTED = [
     ("GET", "/api/v1/packs"),
@@ -119,9 +119,8 @@ async def test_registering_a_pack_and_reading_it_back(
         rules={"always": {"trigger": f"{ref}.hook", "action": {"ref": "core.noop"}}},
     )
 
-    registered = await api.post("/api/v1/packs/register", json={"path": str(folder)})
+    await register_pack(api, folder)
 
-    assert registered.status_code == 200, registered.text
     pack = (await api.get(f"/api/v1/packs/{ref}")).json()
     assert pack["path"] == str(folder)
     rule = (await api.get(f"/api/v1/rules/{ref}.always")).json()

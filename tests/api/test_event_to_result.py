@@ -16,7 +16,7 @@ from db.repositories import trigger as triggers
 from tests.conftest import TemporalServer
 from tests.db.factories import unique
 from tests.executions import wait_for_status
-from tests.pack_folders import write_pack
+from tests.pack_folders import register_pack, write_pack
 from workflows import search_attributes
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -27,13 +27,6 @@ input=$(cat)
 printf '{"greeting": "hello %s", "times": %s, "stdin": %s}\\n' \
   "$ATTUNE_PARAM_NAME" "$ATTUNE_PARAM_TIMES" "$input"
 """
-
-
-async def register(api: httpx.AsyncClient, folder: Path) -> dict[str, Any]:
-    response = await api.post("/api/v1/packs/register", json={"path": str(folder)})
-    assert response.status_code == 200, response.text
-    summary: dict[str, Any] = response.json()
-    return summary
 
 
 def greeting_pack(tmp_path: Path, **rule: Any) -> tuple[str, Path]:
@@ -72,7 +65,7 @@ async def test_webhook_runs_the_matching_rules_action_to_a_result(
     api: httpx.AsyncClient, temporal: TemporalServer, tmp_path: Path
 ) -> None:
     ref, folder = greeting_pack(tmp_path)
-    await register(api, folder)
+    await register_pack(api, folder)
 
     response = await api.post(
         f"/api/v1/webhooks/{ref}.hook", json={"status": "failed", "host": "web-1", "count": 3}
@@ -122,7 +115,7 @@ async def test_a_payload_the_criteria_reject_causes_no_enforcement(
     api: httpx.AsyncClient, tmp_path: Path
 ) -> None:
     ref, folder = greeting_pack(tmp_path)
-    await register(api, folder)
+    await register_pack(api, folder)
 
     response = await api.post(f"/api/v1/webhooks/{ref}.hook", json={"status": "ok", "host": "x"})
 
@@ -137,7 +130,7 @@ async def test_a_template_that_cannot_render_is_recorded_not_run(
     api: httpx.AsyncClient, tmp_path: Path
 ) -> None:
     ref, folder = greeting_pack(tmp_path, parameters={"name": "{{ trigger.nothing_here }}"})
-    await register(api, folder)
+    await register_pack(api, folder)
 
     response = await api.post(f"/api/v1/webhooks/{ref}.hook", json={"status": "failed"})
 
@@ -156,7 +149,7 @@ async def test_rendered_parameters_that_break_the_schema_are_recorded_not_run(
     api: httpx.AsyncClient, tmp_path: Path
 ) -> None:
     ref, folder = greeting_pack(tmp_path, parameters={"name": "x", "times": "{{ trigger.host }}"})
-    await register(api, folder)
+    await register_pack(api, folder)
 
     response = await api.post(
         f"/api/v1/webhooks/{ref}.hook", json={"status": "failed", "host": "not-a-number"}
@@ -176,7 +169,7 @@ async def test_a_signed_webhook_needs_no_token_and_a_bad_signature_is_refused(
     api: httpx.AsyncClient, anonymous_api: httpx.AsyncClient, tmp_path: Path
 ) -> None:
     ref, folder = greeting_pack(tmp_path)
-    await register(api, folder)
+    await register_pack(api, folder)
     secret = (await api.post(f"/api/v1/triggers/{ref}.hook/webhook-secret")).json()["secret"]
     body = b'{"status": "failed", "host": "signed", "count": 1}'
     anonymous = anonymous_api
@@ -212,7 +205,7 @@ async def test_events_name_what_is_wrong_with_them(api: httpx.AsyncClient, tmp_p
             }
         },
     )
-    await register(api, folder)
+    await register_pack(api, folder)
 
     unknown = await api.post("/api/v1/events", json={"trigger": f"{ref}.nope", "payload": {}})
     wrong_type = await api.post(
@@ -241,7 +234,7 @@ async def test_a_disabled_trigger_refuses_events(
     api: httpx.AsyncClient, engine: AsyncEngine, tmp_path: Path
 ) -> None:
     ref = unique("pk")
-    await register(api, write_pack(tmp_path, ref, triggers={"quiet": {"type": "webhook"}}))
+    await register_pack(api, write_pack(tmp_path, ref, triggers={"quiet": {"type": "webhook"}}))
     async with create_session_factory(engine).begin() as session:
         trigger = await triggers.repository.get_by_key(session, f"{ref}.quiet")
         await triggers.repository.update(session, id=trigger.id, changes={"enabled": False})

@@ -20,11 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import WorkflowExecutionStatus
 
 from attune.config import Settings
-from attune.worker import build_worker, runner_settings_from
-from tests.conftest import TemporalServer
+from tests.conftest import TemporalServer, make_worker
 from tests.db.factories import unique
 from tests.executions import wait_for_status
-from tests.pack_folders import write_pack
+from tests.pack_folders import register_pack, write_pack
 
 # Leaves two sleeping children in its process group and sleeps itself.
 LINGER = """#!/bin/sh
@@ -51,8 +50,7 @@ async def linger_action(api: httpx.AsyncClient, tmp_path: Path, *, action_timeou
         },
         scripts={"linger.sh": LINGER},
     )
-    response = await api.post("/api/v1/packs/register", json={"path": str(folder)})
-    assert response.status_code == 200, response.text
+    await register_pack(api, folder)
     return f"{ref}.linger"
 
 
@@ -168,21 +166,10 @@ async def test_a_worker_shut_down_mid_action_leaves_a_terminal_execution(
     settings: Settings,
     tmp_path: Path,
 ) -> None:
-    worker = build_worker(
-        temporal.client,
-        task_queue=settings.task_queue,
-        engine=engine,
-        runner_settings=runner_settings_from(settings),
-    )
-    async with worker:
+    async with make_worker(temporal, engine, settings):
         execution_id, pidfile = await run_linger(api, tmp_path, action_timeout=300)
     # The first worker is gone; a new one finishes the workflow.
-    async with build_worker(
-        temporal.client,
-        task_queue=settings.task_queue,
-        engine=engine,
-        runner_settings=runner_settings_from(settings),
-    ):
+    async with make_worker(temporal, engine, settings):
         execution = await wait_for_status(api, execution_id, within=30)
         handle = temporal.client.get_workflow_handle(execution["workflow_id"])
         await handle.result()
@@ -217,12 +204,7 @@ async def test_a_killed_worker_process_leaves_a_terminal_execution(
         await process.wait()
 
     # The action's own process dies with the worker (PR_SET_PDEATHSIG)...
-    async with build_worker(
-        temporal.client,
-        task_queue=settings.task_queue,
-        engine=engine,
-        runner_settings=runner_settings_from(settings),
-    ):
+    async with make_worker(temporal, engine, settings):
         # ...and Temporal notices the silent worker after the heartbeat timeout (3 s here).
         execution = await wait_for_status(api, execution_id, within=45)
 
