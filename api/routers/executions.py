@@ -35,8 +35,11 @@ async def create_execution(
         session, action=action, parameters=body.parameters, executor_id=identity.id
     )
     await session.commit()
-    await services.starter.start_all([PendingStart(execution, action.timeout_seconds)])
-    return (await _reads(session, services, [execution]))[0]
+    await services.starter.start_and_record(
+        session, [PendingStart(execution, action.timeout_seconds)]
+    )
+    current = await executions.repository.get(session, id=execution.id)
+    return (await _reads(session, services, [current]))[0]
 
 
 @router.get("")

@@ -69,7 +69,7 @@ async def accept_event(
     """Ingest the event, commit its rows, then start the workflows of its executions."""
     ingested = await ingest_event(session, trigger=trigger, payload=payload)
     await session.commit()
-    await starter.start_all(ingested.to_start)
+    await starter.start_and_record(session, ingested.to_start)
     return ingested
 
 

@@ -52,6 +52,9 @@ async def reconcile_orphans(
             logger.info("reconciler started the workflow of execution %d", item.execution.id)
         else:
             await _close_if_workflow_ended(sessions, starter, item.execution.id)
+        async with sessions() as session:
+            await executions.mark_scheduled(session, ids=[item.execution.id])
+            await session.commit()
     return started
 
 

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -19,6 +20,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from activities.execution_types import ExecutionInput, ExecutionOutcome
 from attune.config import Settings
 from db.models import Execution
+from db.repositories import execution as executions
 from workflows import search_attributes
 from workflows.execution import ExecutionWorkflow, workflow_id_for
 
@@ -67,10 +69,14 @@ class WorkflowStarter:
             return False
         return True
 
-    async def start_all(self, pending: Iterable[PendingStart]) -> None:
-        """Start each workflow; a failure is logged and left to the reconciler."""
+    async def start_all(self, pending: Iterable[PendingStart]) -> list[int]:
+        """Start each workflow; return the ids of the executions whose workflow now exists.
+
+        A failure is logged and left to the reconciler.
+        """
         starts = list(pending)
         results = await asyncio.gather(*(self.start(p) for p in starts), return_exceptions=True)
+        running = []
         for start, result in zip(starts, results, strict=True):
             if isinstance(result, BaseException):
                 logger.warning(
@@ -78,6 +84,23 @@ class WorkflowStarter:
                     start.execution.id,
                     result,
                 )
+            else:
+                running.append(start.execution.id)
+        return running
+
+    async def start_and_record(
+        self, session: AsyncSession, pending: Iterable[PendingStart]
+    ) -> list[int]:
+        """Start the workflows of committed rows, then mark those rows `scheduled`.
+
+        `requested` thus means "no workflow yet" to the reconciler, and `scheduled` that
+        Temporal holds the work. A worker that has already claimed a row is not overtaken.
+        """
+        started = await self.start_all(pending)
+        if started:
+            await executions.mark_scheduled(session, ids=started)
+            await session.commit()
+        return started
 
     def handle(self, execution_id: int) -> WorkflowHandle[ExecutionWorkflow, ExecutionOutcome]:
         return self.client.get_workflow_handle_for(

@@ -154,6 +154,15 @@ async def finish(
     return Ending(row[0], row[1]) if row is not None else None
 
 
+async def mark_scheduled(session: AsyncSession, *, ids: list[int]) -> None:
+    """Record that these executions' workflows exist, unless a worker got there first."""
+    await session.execute(
+        update(Execution)
+        .where(Execution.id.in_(ids), Execution.status == ExecutionStatus.REQUESTED)
+        .values(status=ExecutionStatus.SCHEDULED, scheduled_at=func.clock_timestamp())
+    )
+
+
 async def mark_canceling(session: AsyncSession, *, id: int) -> Execution | None:
     """Move a live execution to `canceling`; None if it has already ended."""
     statement = (

@@ -143,3 +143,27 @@ async def test_orphans_are_old_requested_executions_oldest_first(session: AsyncS
     assert found.index(first.id) < found.index(second.id)
     assert running.id not in found
     assert first.id not in [row.id for row in young]
+
+
+async def test_mark_scheduled_moves_only_requested_executions(session: AsyncSession) -> None:
+    waiting = await make_execution(session)
+    claimed = await make_execution(session, status=ExecutionStatus.RUNNING)
+
+    await execution.mark_scheduled(session, ids=[waiting.id, claimed.id])
+
+    scheduled = await execution.repository.get(session, id=waiting.id)
+    assert scheduled.status == ExecutionStatus.SCHEDULED
+    assert scheduled.scheduled_at is not None
+    assert (await execution.repository.get(session, id=claimed.id)).status == "running"
+
+
+async def test_a_scheduled_execution_can_be_claimed(session: AsyncSession) -> None:
+    row = await make_execution(session)
+    await execution.mark_scheduled(session, ids=[row.id])
+    scheduled_at = (await execution.repository.get(session, id=row.id)).scheduled_at
+
+    run = await execution.claim_for_run(session, id=row.id, workflow_id="w", scheduled_at=SCHEDULED)
+
+    assert run is not None
+    # The first record of the moment it was scheduled stays.
+    assert (await execution.repository.get(session, id=row.id)).scheduled_at == scheduled_at

@@ -12,7 +12,7 @@ from temporalio.client import WorkflowExecutionStatus
 from attune.config import Settings
 from attune.engine.execution_requests import find_runnable_action, request_execution
 from attune.engine.reconciler import reconcile_orphans
-from attune.engine.workflow_starts import WorkflowStarter
+from attune.engine.workflow_starts import PendingStart, WorkflowStarter
 from db.engine import create_session_factory
 from db.repositories import execution as executions
 from tests.conftest import TemporalServer
@@ -38,6 +38,9 @@ async def test_an_orphaned_requested_execution_is_started_once(
     started = await reconcile_orphans(sessions, starter, grace=timedelta(0))
 
     assert started >= 1
+    async with sessions() as session:
+        marked = await executions.repository.get(session, id=execution_id)
+    assert marked.status in {"scheduled", "running", "completed"}
     execution = await wait_for_status(api, execution_id)
     assert execution["status"] == "completed"
     assert execution["result"]["result"] == "found"
@@ -63,11 +66,14 @@ async def test_a_young_execution_is_left_to_the_api(
 async def test_a_workflow_that_closed_before_running_ends_its_row(
     engine: AsyncEngine, temporal: TemporalServer, settings: Settings
 ) -> None:
-    # No worker polls this queue: the workflow exists but its run never begins.
+    # The API started the workflow and died before marking the row `scheduled`; then the
+    # workflow was terminated (no worker polls this queue, so its run never began).
     execution_id = await orphan(engine, "terminated")
     starter = WorkflowStarter.from_settings(temporal.client, settings)
     sessions = create_session_factory(engine)
-    await reconcile_orphans(sessions, starter, grace=timedelta(0))
+    async with sessions() as session:
+        row = await executions.repository.get(session, id=execution_id)
+    assert await starter.start(PendingStart(row, None))
     await starter.handle(execution_id).terminate(reason="test")
 
     await reconcile_orphans(sessions, starter, grace=timedelta(0))
