@@ -28,6 +28,11 @@ logger = logging.getLogger(__name__)
 
 NOT_RETRIED = "the action is not retried because actions are not assumed to be safe to run twice"
 WORKER_STOPPED = f"the worker running this action stopped; {NOT_RETRIED}"
+RUN_LOST = (
+    f"Temporal gave up on this run (its worker went silent or it ran too long); {NOT_RETRIED}"
+)
+CANCELLED_BY_REQUEST = "cancelled by request"
+CANCELLED_BEFORE_RUN = "cancelled by request before it ran"
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,14 @@ class ExecutionActivities:
         workflow_id = info.workflow_id or f"execution-{input.execution_id}"
         claimed = await self._claim(input.execution_id, workflow_id, info.scheduled_time)
         if claimed is None:
-            return await self._current_outcome(input.execution_id)
+            current = await self._current_outcome(input.execution_id)
+            if current.status == ExecutionStatus.CANCELING:
+                # Cancelled before it ran, and the cancel never reached the workflow (the
+                # API died, or Temporal refused the call): honour it now.
+                return await self._finish(
+                    input.execution_id, ExecutionStatus.CANCELLED, error=CANCELLED_BEFORE_RUN
+                )
+            return current
         run, spec = claimed.run, claimed.action
         if spec is None:
             return await self._finish(
@@ -87,14 +99,8 @@ class ExecutionActivities:
         try:
             output = await run_action(request)
         except asyncio.CancelledError:
-            if activity.is_worker_shutdown():
-                await self._finish(
-                    run.execution_id, ExecutionStatus.ABANDONED, error=WORKER_STOPPED
-                )
-            else:
-                await self._finish(
-                    run.execution_id, ExecutionStatus.CANCELLED, error="cancelled by request"
-                )
+            status, error = _why_cancelled(activity.cancellation_details())
+            await self._finish(run.execution_id, status, error=error)
             raise
         except Exception as error:
             # A runner bug must still end the execution, or it would sit in `running`.
@@ -158,6 +164,17 @@ class ExecutionActivities:
         async with self._sessions() as session:
             execution = await executions.repository.get(session, id=execution_id)
         return ExecutionOutcome(execution_id, execution.status.value, execution.error)
+
+
+def _why_cancelled(
+    details: activity.ActivityCancellationDetails | None,
+) -> tuple[ExecutionStatus, str]:
+    """Only a cancel someone asked for is `cancelled`; anything else lost the run."""
+    if details is not None and details.cancel_requested:
+        return ExecutionStatus.CANCELLED, CANCELLED_BY_REQUEST
+    if activity.is_worker_shutdown():
+        return ExecutionStatus.ABANDONED, WORKER_STOPPED
+    return ExecutionStatus.ABANDONED, RUN_LOST
 
 
 def _storable(output: RunOutput) -> Any:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,6 +15,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from attune import errors
 
+logger = logging.getLogger(__name__)
+
 STATUS_BY_ERROR: dict[type[errors.AttuneError], int] = {
     errors.NotFound: 404,
     errors.Conflict: 409,
@@ -21,6 +24,7 @@ STATUS_BY_ERROR: dict[type[errors.AttuneError], int] = {
     errors.PermissionDenied: 403,
     errors.Unauthenticated: 401,
     errors.PolicyViolation: 429,
+    errors.ServiceUnavailable: 503,
 }
 
 
@@ -67,7 +71,17 @@ async def _http_error(_: Request, error: Exception) -> JSONResponse:
     )
 
 
+async def _unexpected_error(_: Request, error: Exception) -> JSONResponse:
+    """Even a bug answers in the one shape; the traceback goes to the log, not the caller."""
+    logger.error("unhandled error", exc_info=error)
+    return JSONResponse(
+        error_body("internal_error", f"internal error ({type(error).__name__}); see the API log"),
+        status_code=500,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Exception, _unexpected_error)
     app.add_exception_handler(errors.AttuneError, _domain_error)
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

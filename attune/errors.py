@@ -40,3 +40,9 @@ class PolicyViolation(AttuneError):
     """A policy refused the request (for example a full concurrency queue)."""
 
     code = "policy_violation"
+
+
+class ServiceUnavailable(AttuneError):
+    """A service Attune depends on (Temporal, PostgreSQL) did not answer."""
+
+    code = "service_unavailable"

@@ -17,11 +17,12 @@ async def wait_for_status(
     statuses: set[str] = TERMINAL,
     *,
     within: float = 30.0,
+    prefix: str = "/api/v1",
 ) -> dict[str, Any]:
     """Poll `GET /executions/{id}` until its status is in `statuses`, for `within` seconds."""
     deadline = time.monotonic() + within
     while True:
-        response = await api.get(f"/api/v1/executions/{execution_id}")
+        response = await api.get(f"{prefix}/executions/{execution_id}")
         assert response.status_code == 200, response.text
         execution: dict[str, Any] = response.json()
         if execution["status"] in statuses:

@@ -17,7 +17,7 @@ from temporalio.exceptions import ActivityError, CancelledError, TimeoutError, T
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
-    from activities.execution import NOT_RETRIED, ExecutionActivities
+    from activities.execution import CANCELLED_BY_REQUEST, NOT_RETRIED, ExecutionActivities
     from activities.execution_types import (
         ExecutionInput,
         ExecutionOutcome,
@@ -55,11 +55,11 @@ class ExecutionWorkflow:
                 cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
             )
         except asyncio.CancelledError:
-            await self._finish(input.execution_id, "cancelled", "cancelled by request")
+            await self._finish(input.execution_id, "cancelled", CANCELLED_BY_REQUEST)
             raise
         except ActivityError as error:
             if isinstance(error.cause, CancelledError):
-                await self._finish(input.execution_id, "cancelled", "cancelled by request")
+                await self._finish(input.execution_id, "cancelled", CANCELLED_BY_REQUEST)
                 raise asyncio.CancelledError() from error
             outcome = await self._finish(input.execution_id, "abandoned", _lost_run(error))
         self._show_status(outcome.status)

@@ -15,14 +15,12 @@ from api.services import Services
 from attune.engine.cancellation import cancel_execution
 from attune.engine.execution_requests import find_runnable_action, request_execution
 from attune.engine.workflow_starts import PendingStart
-from attune.packs.parameters import secret_parameters
+from attune.packs.parameters import mask_secrets, secret_parameters
 from db.models import Execution, ExecutionStatus
 from db.repositories import action as actions
 from db.repositories import execution as executions
 
 router = APIRouter(prefix="/executions", tags=["executions"])
-
-MASK = "********"
 
 
 @router.post("", status_code=201)
@@ -88,20 +86,21 @@ async def cancel(session: SessionDep, services: ServicesDep, id: int) -> Executi
 async def _reads(
     session: AsyncSession, services: Services, rows: Sequence[Execution]
 ) -> list[ExecutionRead]:
-    """The executions as the API shows them: secrets masked, a link to the Web UI."""
+    """The executions as the API shows them: secrets masked, a link to the Web UI.
+
+    When the action is gone, nothing says which parameters were secret: all are masked.
+    """
     secrets: dict[int, frozenset[str]] = {}
     for action_id in {row.action_id for row in rows if row.action_id is not None}:
         action = await actions.repository.find(session, id=action_id)
-        secrets[action_id] = secret_parameters(action.parameters) if action else frozenset()
+        if action is not None:
+            secrets[action_id] = secret_parameters(action.parameters)
     ui = services.settings.public_temporal_ui_url
     namespace = services.settings.temporal_namespace
     reads = []
     for row in rows:
-        hidden = secrets.get(row.action_id or 0, frozenset())
         read = ExecutionRead.model_validate(row)
-        read.parameters = {
-            name: MASK if name in hidden else value for name, value in row.parameters.items()
-        }
+        read.parameters = mask_secrets(row.parameters, secrets.get(row.action_id or 0))
         if row.workflow_id is not None:
             read.web_ui_url = f"{ui}/namespaces/{namespace}/workflows/{row.workflow_id}"
         reads.append(read)

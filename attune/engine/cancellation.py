@@ -31,7 +31,13 @@ async def cancel_execution(
         await starter.handle(execution_id).cancel()
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
-            raise
+            # The row says `canceling`; the run activity honours that if it has not begun.
+            raise errors.ServiceUnavailable(
+                f"execution {execution_id} is marked canceling, but Temporal refused the "
+                f"cancel: {error.message}; a run that has not started yet will still be "
+                "cancelled, a running one will not",
+                details={"id": execution_id},
+            ) from None
         await executions.finish(
             session,
             id=execution_id,

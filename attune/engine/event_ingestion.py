@@ -17,6 +17,7 @@ from attune import errors
 from attune.engine.execution_requests import record_failed_execution, request_execution
 from attune.engine.payloads import validate_payload
 from attune.engine.workflow_starts import PendingStart, WorkflowStarter
+from attune.packs.parameters import mask_secrets, secret_parameters
 from attune.rules.criteria import matches
 from attune.rules.templating import render_parameters
 from db.models import Action, Enforcement, EnforcementStatus, Event, Execution, Pack, Rule, Trigger
@@ -98,7 +99,12 @@ async def _enforce(
         trigger_ref=event.trigger_ref,
         conditions=rule.criteria,
         payload=event.payload,
-        parameters=parameters,
+        # The record of the decision; only the execution needs the secrets themselves.
+        parameters=(
+            mask_secrets(parameters, secret_parameters(action.parameters))
+            if parameters is not None and action is not None
+            else parameters
+        ),
         status=EnforcementStatus.PROCESSED,
         error=error,
     )

@@ -19,7 +19,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.execution_types import ExecutionInput, ExecutionOutcome
 from attune.config import Settings
-from db.models import Execution
+from db.models import Execution, ExecutionStatus
 from db.repositories import execution as executions
 from workflows import search_attributes
 from workflows.execution import ExecutionWorkflow, workflow_id_for
@@ -114,7 +114,8 @@ def execution_search_attributes(execution: Execution) -> TypedSearchAttributes:
         SearchAttributePair(search_attributes.EXECUTION_ID, execution.id),
         SearchAttributePair(search_attributes.ACTION, execution.action_ref),
         SearchAttributePair(search_attributes.PACK, execution.action_ref.split(".", 1)[0]),
-        SearchAttributePair(search_attributes.STATUS, execution.status.value),
+        # The workflow exists from this call on: that is what `scheduled` means.
+        SearchAttributePair(search_attributes.STATUS, ExecutionStatus.SCHEDULED.value),
     ]
     if execution.rule_ref is not None:
         pairs.append(SearchAttributePair(search_attributes.RULE, execution.rule_ref))

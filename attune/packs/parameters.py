@@ -160,3 +160,17 @@ def secret_parameters(schema: Mapping[str, Any]) -> frozenset[str]:
         for name, prop in properties.items()
         if isinstance(prop, Mapping) and prop.get("secret") is True
     )
+
+
+SECRET_MASK = "********"
+
+
+def mask_secrets(values: Mapping[str, Any], secrets: frozenset[str] | None) -> dict[str, Any]:
+    """`values` with each secret's value replaced; `None` (unknown secrets) masks them all.
+
+    Used where parameters are shown or kept for the record rather than run.
+    """
+    return {
+        name: SECRET_MASK if secrets is None or name in secrets else value
+        for name, value in values.items()
+    }

@@ -8,11 +8,12 @@ that silently became "" would run the action with the wrong input.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from attune import errors
@@ -50,9 +51,15 @@ def _render_string(text: str, context: Mapping[str, Any], where: str) -> Any:
             )
             if isinstance(result, StrictUndefined):
                 str(result)  # raises UndefinedError naming the missing variable
+            # A value must survive the trip to PostgreSQL and to the action as JSON.
+            json.dumps(result)
             return result
         return _environment.from_string(text).render(**context)
-    except TemplateError as error:
+    # Not only Jinja's errors: `{{ a / 0 }}` raises ZeroDivisionError, `{{ 1 + "x" }}` a
+    # TypeError, a non-JSON value (`{{ range(3) }}`) a TypeError or ValueError from json.
+    # Whatever a template does wrong is the rule's problem, recorded, never the event's.
+    except Exception as error:
         raise errors.ValidationError(
-            f"parameter {where}: cannot render {text!r}: {error}", details={"field": where}
+            f"parameter {where}: cannot render {text!r}: {type(error).__name__}: {error}",
+            details={"field": where},
         ) from None

@@ -7,11 +7,13 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import WorkflowExecutionStatus
 
 from attune.auth.webhook_signature import SIGNATURE_HEADER, sign
 from db.engine import create_session_factory
+from db.repositories import action as actions
 from db.repositories import trigger as triggers
 from tests.conftest import TemporalServer
 from tests.db.factories import unique
@@ -243,3 +245,69 @@ async def test_a_disabled_trigger_refuses_events(
 
     assert response.status_code == 409
     assert f"{ref}.quiet" in response.json()["error"]["message"]
+
+
+async def test_a_template_that_raises_is_recorded_and_other_rules_still_run(
+    api: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    ref, folder = greeting_pack(tmp_path, parameters={"name": "x", "times": "{{ 1 / 0 }}"})
+    (folder / "rules" / "also.yaml").write_text(
+        yaml.safe_dump({"trigger": f"{ref}.hook", "action": {"ref": "core.noop"}})
+    )
+    await register_pack(api, folder)
+
+    response = await api.post(f"/api/v1/webhooks/{ref}.hook", json={"status": "failed"})
+
+    assert response.status_code == 202, response.text
+    executions = [
+        (await api.get(f"/api/v1/executions/{id}")).json()
+        for id in response.json()["execution_ids"]
+    ]
+    by_action = {execution["action_ref"]: execution for execution in executions}
+    assert by_action[f"{ref}.greet"]["status"] == "failed"
+    assert "ZeroDivisionError" in by_action[f"{ref}.greet"]["error"]
+    assert (await wait_for_status(api, by_action["core.noop"]["id"]))["status"] == "completed"
+
+
+async def test_secret_parameters_are_masked_in_enforcements_and_executions(
+    api: httpx.AsyncClient, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    ref = unique("pk")
+    folder = write_pack(
+        tmp_path,
+        ref,
+        config={"token": "PACK-SECRET"},
+        actions={
+            "use": {
+                "runner_type": "noop",
+                "parameters": {
+                    "token": {"type": "string", "secret": True},
+                    "who": {"type": "string"},
+                },
+            }
+        },
+        triggers={"hook": {"type": "webhook"}},
+        rules={
+            "r": {
+                "trigger": f"{ref}.hook",
+                "action": {
+                    "ref": f"{ref}.use",
+                    "parameters": {"token": "{{ pack.config.token }}", "who": "me"},
+                },
+            }
+        },
+    )
+    await register_pack(api, folder)
+
+    caused = (await api.post(f"/api/v1/webhooks/{ref}.hook", json={})).json()
+
+    enforcement = (await api.get(f"/api/v1/enforcements/{caused['enforcement_ids'][0]}")).json()
+    execution = await wait_for_status(api, caused["execution_ids"][0])
+    assert enforcement["parameters"] == {"token": "********", "who": "me"}
+    assert execution["parameters"] == {"token": "********", "who": "me"}
+    # Once the action is gone nothing says which were secret, so none is shown.
+    async with create_session_factory(engine).begin() as session:
+        gone = await actions.repository.get_by_key(session, f"{ref}.use")
+        await actions.repository.delete(session, id=gone.id)
+    after = (await api.get(f"/api/v1/executions/{execution['id']}")).json()
+    assert after["parameters"] == {"token": "********", "who": "********"}

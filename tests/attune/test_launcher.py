@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -21,6 +22,8 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from tests.conftest import free_port
+from tests.executions import wait_for_status
+from tests.pack_folders import write_pack
 from workflows.ping import PingWorkflow
 
 pytestmark = pytest.mark.timeout(300)
@@ -166,6 +169,7 @@ async def test_up_serves_stops_cleanly_and_keeps_data(
     marker = uuid.uuid4().hex
     await write_marker(data_dir, marker)
     key = (data_dir / "encryption-key").read_text()
+    token = await check_the_operator_path(ports, data_dir, tmp_path, first)
 
     tree = process_tree(first, data_dir)
     names = {process.name() for process in tree}
@@ -178,6 +182,7 @@ async def test_up_serves_stops_cleanly_and_keeps_data(
     await wait_until_healthy(second, ports)
     assert marker in await read_markers(data_dir)
     assert (data_dir / "encryption-key").read_text() == key
+    assert (data_dir / "admin-token").read_text().strip() == token
     temporal = await Client.connect(f"127.0.0.1:{ports.temporal}")
     description = await temporal.get_workflow_handle(ping_id).describe()
     assert description.status == WorkflowExecutionStatus.COMPLETED
@@ -185,6 +190,56 @@ async def test_up_serves_stops_cleanly_and_keeps_data(
     tree = process_tree(second, data_dir)
     assert stop_with_sigterm(second) == 0, second.log.read_text()
     assert [process for process in tree if alive(process)] == []
+
+
+async def check_the_operator_path(
+    ports: Ports, data_dir: Path, tmp_path: Path, running: Running
+) -> str:
+    """The README's path: the admin token, `attune pack register`, a webhook, a result."""
+    token_file = data_dir / "admin-token"
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    assert str(token_file) in running.log.read_text()
+    token = token_file.read_text().strip()
+    folder = write_pack(
+        tmp_path,
+        "smoke",
+        triggers={"hook": {"type": "webhook"}},
+        rules={
+            "greet": {
+                "trigger": "smoke.hook",
+                "action": {"ref": "core.echo", "parameters": {"message": "{{ trigger.word }}"}},
+            }
+        },
+    )
+    broken = write_pack(tmp_path, "broken", actions={"bad": {"runner_type": "teleport"}})
+    cli = {**os.environ, "ATTUNE_DATA_DIR": str(data_dir), "ATTUNE_API_PORT": str(ports.api)}
+    registered = await asyncio.to_thread(attune_cli, cli, "pack", "register", str(folder))
+    refused = await asyncio.to_thread(attune_cli, cli, "pack", "register", str(broken))
+    assert registered.returncode == 0, registered.stderr
+    assert '"smoke.greet"' in registered.stdout
+    assert refused.returncode == 1
+    assert "actions/bad.yaml" in refused.stderr
+    assert "runner_type" in refused.stderr
+
+    api = f"http://127.0.0.1:{ports.api}/api/v1"
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=api, headers=headers, timeout=10) as client:
+        caused = await client.post("/webhooks/smoke.hook", json={"word": "hello"})
+        assert caused.status_code == 202, caused.text
+        execution = await wait_for_status(client, caused.json()["execution_ids"][0], prefix="")
+    assert execution["status"] == "completed", execution
+    assert execution["result"]["result"] == "hello"
+    return token
+
+
+def attune_cli(environment: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "attune", *arguments],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def processes_of(data_dir: Path) -> list[psutil.Process]:

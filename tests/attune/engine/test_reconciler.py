@@ -84,3 +84,23 @@ async def test_a_workflow_that_closed_before_running_ends_its_row(
     assert "terminated" in (execution.error or "")
     description = await starter.handle(execution_id).describe()
     assert description.status == WorkflowExecutionStatus.TERMINATED
+
+
+@pytest.mark.usefixtures("worker")
+async def test_a_cancel_that_never_reached_temporal_is_honoured_before_the_run(
+    api: httpx.AsyncClient, engine: AsyncEngine, temporal: TemporalServer, settings: Settings
+) -> None:
+    # The API marked the row canceling and died before cancelling the workflow.
+    execution_id = await orphan(engine, "never")
+    async with create_session_factory(engine).begin() as session:
+        await executions.mark_canceling(session, id=execution_id)
+    async with create_session_factory(engine)() as session:
+        row = await executions.repository.get(session, id=execution_id)
+    starter = WorkflowStarter.from_settings(temporal.client, settings)
+
+    assert await starter.start(PendingStart(row, None))
+
+    execution = await wait_for_status(api, execution_id)
+    assert execution["status"] == "cancelled"
+    assert execution["error"] == "cancelled by request before it ran"
+    assert execution["result"] is None

@@ -86,3 +86,23 @@ def test_the_sandbox_refuses_unsafe_access(template: str) -> None:
     with pytest.raises(errors.ValidationError, match=r"unsafe|not safely callable|immutable"):
         render_parameters({"value": template}, CONTEXT)
     assert CONTEXT["trigger"]["hosts"] == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("template", "kind"),
+    [
+        ("{{ trigger.count / 0 }}", "ZeroDivisionError"),
+        ("{{ trigger.count + trigger.name }}", "TypeError"),
+        ("{{ range(3) }}", "TypeError"),
+        ("count: {{ trigger.count / 0 }}", "ZeroDivisionError"),
+    ],
+)
+def test_any_failure_of_a_template_is_a_validation_error_naming_the_parameter(
+    template: str, kind: str
+) -> None:
+    context = {"trigger": {"count": 3, "name": "x"}}
+
+    with pytest.raises(errors.ValidationError, match=kind) as raised:
+        render_parameters({"value": template}, context)
+
+    assert raised.value.details == {"field": "value"}
