@@ -55,9 +55,12 @@ async def _request_validation_error(_: Request, error: Exception) -> JSONRespons
         {"field": ".".join(str(part) for part in problem["loc"]), "message": problem["msg"]}
         for problem in error.errors()
     ]
-    summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
     return JSONResponse(
-        error_body("validation_error", f"invalid request: {summary}", {"errors": problems}),
+        error_body(
+            "validation_error",
+            f"invalid request: {errors.summarize(problems)}",
+            {"errors": problems},
+        ),
         status_code=422,
     )
 

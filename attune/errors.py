@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 
@@ -46,3 +47,8 @@ class ServiceUnavailable(AttuneError):
     """A service Attune depends on (Temporal, PostgreSQL) did not answer."""
 
     code = "service_unavailable"
+
+
+def summarize(problems: Iterable[Mapping[str, str]]) -> str:
+    """`field: message; field: message`: several problems in one line of an error message."""
+    return "; ".join(f"{problem['field']}: {problem['message']}" for problem in problems)

@@ -18,8 +18,7 @@ def validate_payload(schema: Mapping[str, Any], payload: Any, *, trigger_ref: st
         {"field": dotted("payload", violation.path), "message": violation.message}
         for violation in violations
     ]
-    summary = "; ".join(f"{problem['field']}: {problem['message']}" for problem in problems)
     raise errors.ValidationError(
-        f"payload does not fit trigger {trigger_ref!r}: {summary}",
+        f"payload does not fit trigger {trigger_ref!r}: {errors.summarize(problems)}",
         details={"field": problems[0]["field"], "trigger": trigger_ref, "errors": problems},
     )

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import WorkflowExecutionStatus
 
 from attune.engine.workflow_starts import PendingStart, WorkflowStarter
-from db.models import ExecutionStatus
+from db.models import Action, ExecutionStatus
 from db.repositories import action as actions
 from db.repositories import execution as executions
 
@@ -37,23 +37,24 @@ async def reconcile_orphans(
         orphans = await executions.list_orphans(
             session, created_before=datetime.now(UTC) - grace, limit=BATCH
         )
-        pending = []
-        for execution in orphans:
-            action = (
-                await actions.repository.find(session, id=execution.action_id)
-                if execution.action_id is not None
-                else None
+        action_ids = {row.action_id for row in orphans if row.action_id is not None}
+        timeouts = {
+            action.id: action.timeout_seconds
+            for action in await actions.repository.list(
+                session, where=[Action.id.in_(action_ids)], limit=BATCH
             )
-            pending.append(PendingStart(execution, action.timeout_seconds if action else None))
+        }
     started = 0
-    for item in pending:
-        if await starter.start(item):
+    for execution in orphans:
+        if await starter.start(PendingStart(execution, timeouts.get(execution.action_id or 0))):
             started += 1
-            logger.info("reconciler started the workflow of execution %d", item.execution.id)
+            logger.info("reconciler started the workflow of execution %d", execution.id)
         else:
-            await _close_if_workflow_ended(sessions, starter, item.execution.id)
+            await _close_if_workflow_ended(sessions, starter, execution.id)
+    if orphans:
+        # Each of them has a workflow now; rows just closed above are no longer `requested`.
         async with sessions() as session:
-            await executions.mark_scheduled(session, ids=[item.execution.id])
+            await executions.mark_scheduled(session, ids=[row.id for row in orphans])
             await session.commit()
     return started
 

@@ -84,3 +84,4 @@ def dotted(prefix: str, path: Iterable[str | int]) -> str:
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else f".{part}"
     return text
+

@@ -45,7 +45,7 @@ def parameters_schema(parameters: Mapping[str, Any], *, where: str) -> dict[str,
         if is_required:
             required.append(name)
     if problems:
-        message = "; ".join(f"{problem['field']}: {problem['message']}" for problem in problems)
+        message = errors.summarize(problems)
         raise errors.ValidationError(
             message, details={"field": problems[0]["field"], "problems": problems}
         )
@@ -144,9 +144,8 @@ def validate_parameters(schema: Mapping[str, Any], values: Mapping[str, Any]) ->
             {"field": name, "message": message if where == name else f"{where}: {message}"}
         )
     if problems:
-        summary = "; ".join(f"{problem['field']}: {problem['message']}" for problem in problems)
         raise errors.ValidationError(
-            f"invalid parameters: {summary}",
+            f"invalid parameters: {errors.summarize(problems)}",
             details={"field": problems[0]["field"], "errors": problems},
         )
     return filled

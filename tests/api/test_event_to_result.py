@@ -311,3 +311,17 @@ async def test_secret_parameters_are_masked_in_enforcements_and_executions(
         await actions.repository.delete(session, id=gone.id)
     after = (await api.get(f"/api/v1/executions/{execution['id']}")).json()
     assert after["parameters"] == {"token": "********", "who": "********"}
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [(b"{not json", "must be JSON"), (b"[1, 2]", "JSON object, not list")],
+)
+async def test_a_webhook_body_that_is_not_a_json_object_is_a_422(
+    api: httpx.AsyncClient, body: bytes, says: str
+) -> None:
+    response = await api.post("/api/v1/webhooks/core.webhook", content=body)
+
+    assert response.status_code == 422
+    assert says in response.json()["error"]["message"]
+    assert response.json()["error"]["details"]["field"] == "body"

@@ -20,6 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import WorkflowExecutionStatus
 
 from attune.config import Settings
+from attune.engine.execution_requests import find_runnable_action, request_execution
+from db.engine import create_session_factory
+from db.repositories import action as actions
 from tests.conftest import TemporalServer, make_worker
 from tests.db.factories import unique
 from tests.executions import wait_for_status
@@ -218,3 +221,35 @@ async def test_a_killed_worker_process_leaves_a_terminal_execution(
     assert execution["status"] == "abandoned"
     assert "stopped responding" in execution["error"]
     assert shell_pid not in survivors
+
+
+async def test_a_disabled_action_refuses_runs(
+    api: httpx.AsyncClient, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    action = await linger_action(api, tmp_path, action_timeout=5)
+    async with create_session_factory(engine).begin() as session:
+        row = await actions.repository.get_by_key(session, action)
+        await actions.repository.update(session, id=row.id, changes={"enabled": False})
+
+    response = await api.post(
+        "/api/v1/executions", json={"action": action, "parameters": {"pidfile": "/dev/null"}}
+    )
+
+    assert response.status_code == 409
+    assert action in response.json()["error"]["message"]
+
+
+async def test_cancelling_an_execution_whose_workflow_never_started(
+    api: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    # Written as the API would, but its workflow was never started (no reconciler here).
+    async with create_session_factory(engine).begin() as session:
+        echo = await find_runnable_action(session, "core.echo")
+        row = await request_execution(session, action=echo, parameters={"message": "x"})
+
+    response = await api.post(f"/api/v1/executions/{row.id}/cancel")
+
+    assert response.status_code == 202
+    assert response.json()["status"] == "cancelled"
+    assert response.json()["error"] == "cancelled by request before its workflow started"
+    assert response.json()["ended_at"] is not None
