@@ -17,6 +17,7 @@ from api.routers import (
     executions,
     health,
     packs,
+    policies,
     rules,
     triggers,
     webhooks,
@@ -65,6 +66,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Webhooks authenticate on their own terms: a bearer token or a signed body.
     app.include_router(webhooks.router, prefix=API_PREFIX)
     authenticated = [Depends(current_identity)]
-    for resource in (packs, actions, triggers, rules, events, enforcements, executions):
+    for resource in (packs, actions, triggers, rules, policies, events, enforcements, executions):
         app.include_router(resource.router, prefix=API_PREFIX, dependencies=authenticated)
     return app

@@ -17,6 +17,7 @@ def write_pack(
     actions: Mapping[str, Mapping[str, Any]] | None = None,
     triggers: Mapping[str, Mapping[str, Any]] | None = None,
     rules: Mapping[str, Mapping[str, Any]] | None = None,
+    policies: Mapping[str, Mapping[str, Any]] | None = None,
     scripts: Mapping[str, str] | None = None,
     **pack_fields: Any,
 ) -> Path:
@@ -25,7 +26,8 @@ def write_pack(
     folder.mkdir(parents=True)
     pack = {"ref": ref, "label": ref.title(), "version": "1.0.0"} | pack_fields
     (folder / "pack.yaml").write_text(yaml.safe_dump(pack))
-    for kind, components in (("actions", actions), ("triggers", triggers), ("rules", rules)):
+    kinds = (("actions", actions), ("triggers", triggers), ("rules", rules), ("policies", policies))
+    for kind, components in kinds:
         for name, fields in (components or {}).items():
             (folder / kind).mkdir(exist_ok=True)
             (folder / kind / f"{name}.yaml").write_text(yaml.safe_dump(dict(fields)))

@@ -1,4 +1,4 @@
-"""Loading one action, trigger or rule file into its definition, recording every problem.
+"""Loading one action, trigger, rule or policy file into its definition, recording every problem.
 
 A component's name is its file's name: `actions/echo.yaml` defines `echo`. The `name`
 field may be left out; when given it must equal the file name, so a ref always leads to
@@ -17,9 +17,12 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from attune import errors
 from attune.packs.definitions import (
     KNOWN_RUNNER_TYPES,
+    LIMIT_FIELDS,
     SCRIPT_RUNNER_TYPES,
     TRIGGER_TYPES,
     ActionDefinition,
+    PolicyDefinition,
+    PolicyLimits,
     RuleDefinition,
     TriggerDefinition,
 )
@@ -41,6 +44,7 @@ ACTION_FIELDS = (
 )
 TRIGGER_FIELDS = (*COMMON_FIELDS, "type", "payload_schema")
 RULE_FIELDS = (*COMMON_FIELDS, "enabled", "trigger", "criteria", "action")
+POLICY_FIELDS = (*COMMON_FIELDS, "enabled", "action", *LIMIT_FIELDS)
 MAX_TIMEOUT = 2**31 - 1  # action.timeout_seconds is an INTEGER column
 # Only for parsing: templates are rendered at event time by attune.rules.templating.
 _templates = ImmutableSandboxedEnvironment()
@@ -125,6 +129,24 @@ def load_rule(file: str, data: Mapping[str, Any], problems: Problems) -> RuleDef
         criteria=criteria,
         action_parameters=action_parameters,
         enabled=fields.flag("enabled", True),
+    )
+    return definition if len(problems.found) == before else None
+
+
+def load_policy(file: str, data: Mapping[str, Any], problems: Problems) -> PolicyDefinition | None:
+    """The policy in `data` (read from `file`), or None when it has problems."""
+    before = len(problems.found)
+    fields = Fields(file, data, problems, allowed=POLICY_FIELDS)
+    action_ref = fields.matching("action", REF, "an action ref like pack.name", required=True)
+    limits = fields.model(PolicyLimits, LIMIT_FIELDS)
+    definition = PolicyDefinition(
+        file=file,
+        name=component_name(fields) or "",
+        action_ref=action_ref or "",
+        label=fields.text("label"),
+        description=fields.text("description"),
+        enabled=fields.flag("enabled", True),
+        **(limits.columns() if limits is not None else {}),
     )
     return definition if len(problems.found) == before else None
 

@@ -2,15 +2,23 @@
 
 Each component keeps the file it came from, so the registrar can name it in errors; its
 other fields are named after the database columns they fill.
+
+A policy's limits are checked by the pydantic models here, the one statement of their
+rules: the loader validates a policy file's `concurrency`, `method` and `rate_limit`
+with `PolicyLimits`, and the API's policy bodies are built from the same models.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from activities.runners.types import RUNNER_TYPES
+from db.models import Policy
 
 KNOWN_RUNNER_TYPES = RUNNER_TYPES
 """Runner types an action may name: exactly those a worker can run."""
@@ -20,6 +28,11 @@ SCRIPT_RUNNER_TYPES = frozenset({"local-shell-script", "python-script"})
 
 TRIGGER_TYPES = frozenset({"webhook", "custom"})
 """Trigger types a pack may declare (timers are made by Attune, not shipped in packs)."""
+
+MAX_INTEGER = 2**31 - 1
+"""The largest value of an INTEGER column (a policy's limit and queue length)."""
+
+DEFAULT_MAX_QUEUE_LENGTH = 10000
 
 
 @dataclass(frozen=True)
@@ -66,6 +79,112 @@ class RuleDefinition:
 
 
 @dataclass(frozen=True)
+class PolicyDefinition:
+    """A policy file; its action ref is resolved when registering."""
+
+    file: str
+    name: str
+    action_ref: str
+    concurrency_limit: int | None = None
+    max_queue_length: int = DEFAULT_MAX_QUEUE_LENGTH
+    on_full: str = "reject"
+    method: str = "enqueue"
+    rate_limit_per_second: float | None = None
+    enabled: bool = True
+    label: str | None = None
+    description: str | None = None
+
+
+OnFull = Literal["reject"]
+Method = Literal["enqueue", "cancel"]
+# Strict: in a file or a request, `limit: true` or `limit: "3"` is a mistake, not 1 or 3.
+_STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Concurrency(BaseModel):
+    """How many executions of the action may run at once, and how many more may wait."""
+
+    model_config = _STRICT
+
+    limit: int = Field(ge=1, le=MAX_INTEGER, description="Executions running at once.")
+    max_queue_length: int = Field(
+        default=DEFAULT_MAX_QUEUE_LENGTH,
+        ge=0,
+        le=MAX_INTEGER,
+        description="Executions that may wait for a slot (method enqueue).",
+    )
+    on_full: OnFull = Field(default="reject", description="What a full queue does.")
+
+
+class RateLimit(BaseModel):
+    """How many executions of the action may start per second."""
+
+    model_config = _STRICT
+
+    per_second: float = Field(gt=0, allow_inf_nan=False, description="Starts per second.")
+
+
+class PolicyLimits(BaseModel):
+    """What a policy limits, as files and API bodies give it: at least one limit.
+
+    `method` says what an execution finds when every slot is taken: `enqueue` waits in
+    the queue, `cancel` is refused at once.
+    """
+
+    model_config = _STRICT
+
+    concurrency: Concurrency | None = None
+    method: Method = "enqueue"
+    rate_limit: RateLimit | None = None
+
+    @model_validator(mode="after")
+    def _limits_something(self) -> Self:
+        if self.concurrency is None and self.rate_limit is None:
+            raise PydanticCustomError(
+                "policy_without_limit",
+                "set concurrency, rate_limit or both (a policy with neither limits nothing)",
+            )
+        return self
+
+    def columns(self) -> dict[str, Any]:
+        """The `policy` table's columns these limits fill (defaults where a limit is absent)."""
+        concurrency, rate = self.concurrency, self.rate_limit
+        return {
+            "concurrency_limit": concurrency.limit if concurrency else None,
+            "max_queue_length": concurrency.max_queue_length
+            if concurrency
+            else DEFAULT_MAX_QUEUE_LENGTH,
+            "on_full": concurrency.on_full if concurrency else "reject",
+            "method": self.method,
+            "rate_limit_per_second": rate.per_second if rate else None,
+        }
+
+
+LIMIT_FIELDS = tuple(PolicyLimits.model_fields)
+"""`concurrency`, `method` and `rate_limit`: a policy's fields that `PolicyLimits` checks."""
+
+
+def nested_limits(policy: Policy) -> dict[str, Any]:
+    """A policy row's `concurrency`, `method` and `rate_limit`, nested as in files and the API.
+
+    Not checked: a row that breaks `PolicyLimits` (written by hand) still reads back.
+    """
+    concurrency = None
+    if policy.concurrency_limit is not None:
+        concurrency = {
+            "limit": policy.concurrency_limit,
+            "max_queue_length": policy.max_queue_length,
+            "on_full": policy.on_full,
+        }
+    per_second = policy.rate_limit_per_second
+    return {
+        "concurrency": concurrency,
+        "method": policy.method,
+        "rate_limit": None if per_second is None else {"per_second": per_second},
+    }
+
+
+@dataclass(frozen=True)
 class PackDefinition:
     """A whole pack: `pack.yaml`'s fields, the folder's absolute path and its components."""
 
@@ -81,6 +200,7 @@ class PackDefinition:
     actions: tuple[ActionDefinition, ...] = ()
     triggers: tuple[TriggerDefinition, ...] = ()
     rules: tuple[RuleDefinition, ...] = ()
+    policies: tuple[PolicyDefinition, ...] = ()
 
     def ref_of(self, name: str) -> str:
         """The ref of this pack's component called `name`."""

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
 
 from attune.packs.problems import Problems
 from db.models.base import REF_PATTERN
@@ -18,6 +21,8 @@ REF = re.compile(REF_PATTERN)
 
 SEMVER = re.compile(SEMVER_PATTERN)
 """A pack version, as the database checks it."""
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class Fields:
@@ -109,6 +114,24 @@ class Fields:
             self.problem(name, f"must be a whole number from 1 to {maximum}, not {value!r}")
             return None
         return value
+
+    def model(self, model: type[ModelT], names: Iterable[str]) -> ModelT | None:
+        """Fields `names` checked together by a pydantic `model`, whose rules the API shares.
+
+        Each error is a problem naming its dotted field (`concurrency.limit`); one about
+        the fields together names none. None, as for other fields, counts as absent.
+        """
+        given = {name: self.data[name] for name in names if self.data.get(name) is not None}
+        try:
+            return model.model_validate(given)
+        except PydanticValidationError as error:
+            for problem in error.errors():
+                where = ".".join(str(part) for part in problem["loc"])
+                if where:
+                    self.problem(where, problem["msg"])
+                else:
+                    self.problems.add(self.file, self.prefix.rstrip(".") or None, problem["msg"])
+            return None
 
 
 def _kind(value: Any) -> str:

@@ -1,12 +1,13 @@
 """Loading a pack folder: every file read and checked, all problems reported at once.
 
 Everything that can be checked without the database is checked here; the registrar only
-resolves rules' refs to other packs. The layout:
+resolves rules' and policies' refs to other packs. The layout:
 
     pack.yaml            ref, label, description, version, author, config_schema, config, tags
     actions/NAME.yaml    an action; its scripts live beside it under actions/
     triggers/NAME.yaml   a trigger
     rules/NAME.yaml      a rule
+    policies/NAME.yaml   a policy: concurrency and rate limits on one action
 
 Component files end in `.yaml` or `.yml`; other files and sub-folders are not components.
 """
@@ -17,7 +18,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from attune.packs.components import json_schema, load_action, load_rule, load_trigger
+from attune.packs.components import (
+    json_schema,
+    load_action,
+    load_policy,
+    load_rule,
+    load_trigger,
+)
 from attune.packs.definitions import PackDefinition
 from attune.packs.fields import NAME, SEMVER, Fields
 from attune.packs.json_schema import dotted, instance_violations
@@ -71,9 +78,17 @@ def load_pack(path: Path) -> PackDefinition:
     rules = _load_kind(
         folder, "rules", problems, lambda file, data: load_rule(file, data, problems)
     )
+    policies = _load_kind(
+        folder, "policies", problems, lambda file, data: load_policy(file, data, problems)
+    )
     problems.raise_if_any()
     return PackDefinition(
-        path=folder, **pack, actions=tuple(actions), triggers=tuple(triggers), rules=tuple(rules)
+        path=folder,
+        **pack,
+        actions=tuple(actions),
+        triggers=tuple(triggers),
+        rules=tuple(rules),
+        policies=tuple(policies),
     )
 
 

@@ -1,16 +1,16 @@
 """Registering a loaded pack in the database: create or update, remove what is gone.
 
 Rows are updated in place, so ids (and the history pointing at them) survive a
-re-registration. Rules' refs are resolved before anything is written; still, the
-registrar only flushes: the caller owns the transaction and rolls back on any error,
-so a refused pack leaves nothing half-registered.
+re-registration. Rules' and policies' refs are resolved before anything is written;
+still, the registrar only flushes: the caller owns the transaction and rolls back on any
+error, so a refused pack leaves nothing half-registered.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -20,13 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from attune.packs.definitions import (
     ActionDefinition,
     PackDefinition,
+    PolicyDefinition,
     RuleDefinition,
     TriggerDefinition,
 )
 from attune.packs.loader import load_pack
 from attune.packs.problems import Problems
 from db.models import Pack, PackContent
-from db.repositories import action, pack, rule, trigger
+from db.repositories import action, pack, policy, rule, trigger
 from db.repositories.base import MAX_LIMIT, Repository
 
 ContentT = TypeVar("ContentT", bound=PackContent)
@@ -53,6 +54,7 @@ class RegistrationSummary:
     actions: Changes
     triggers: Changes
     rules: Changes
+    policies: Changes
 
 
 async def register_pack_folder(session: AsyncSession, path: Path) -> RegistrationSummary:
@@ -65,8 +67,9 @@ async def register_pack_folder(session: AsyncSession, path: Path) -> Registratio
 async def register_pack(session: AsyncSession, definition: PackDefinition) -> RegistrationSummary:
     """Create or update the pack and its components; delete those no longer in it.
 
-    Raises `PackError` naming `rules/<file>` and `trigger` or `action.ref` for a ref found
-    neither in this pack nor, for other packs, in the database. Flushes, never commits.
+    Raises `PackError` naming `rules/<file>` and `trigger` or `action.ref`, or
+    `policies/<file>` and `action`, for a ref found neither in this pack nor, for other
+    packs, in the database. Flushes, never commits.
     """
     other_triggers, other_actions = await _resolve_other_packs(session, definition)
     record, pack_change = await _upsert_pack(session, definition)
@@ -90,6 +93,11 @@ async def register_pack(session: AsyncSession, definition: PackDefinition) -> Re
         for item in definition.rules
     }
     _, rule_changes = await _sync(session, rule.repository, record, rules)
+    policies = {
+        definition.ref_of(item.name): _columns(item) | {"action_id": action_ids[item.action_ref]}
+        for item in definition.policies
+    }
+    _, policy_changes = await _sync(session, policy.repository, record, policies)
     return RegistrationSummary(
         pack=record.ref,
         pack_id=record.id,
@@ -97,41 +105,87 @@ async def register_pack(session: AsyncSession, definition: PackDefinition) -> Re
         actions=action_changes,
         triggers=trigger_changes,
         rules=rule_changes,
+        policies=policy_changes,
     )
+
+
+@dataclass(frozen=True)
+class _Reference:
+    """A ref one of the pack's components names: where (file and field) and to what."""
+
+    file: str
+    field: str
+    ref: str
 
 
 async def _resolve_other_packs(
     session: AsyncSession, definition: PackDefinition
 ) -> tuple[dict[str, int], dict[str, int]]:
-    """Ids of the triggers and actions rules name in other packs; PackError for unknown refs.
+    """Ids of the triggers and actions named in other packs (by rules and policies).
+
+    PackError for unknown refs, all of them at once.
+    """
+    problems = Problems()
+    trigger_ids = await _ids_in_other_packs(
+        session,
+        definition,
+        problems,
+        noun="trigger",
+        repository=trigger.repository,
+        own=definition.triggers,
+        references=[
+            _Reference(item.file, "trigger", item.trigger_ref) for item in definition.rules
+        ],
+    )
+    action_ids = await _ids_in_other_packs(
+        session,
+        definition,
+        problems,
+        noun="action",
+        repository=action.repository,
+        own=definition.actions,
+        references=[
+            *(_Reference(item.file, "action.ref", item.action_ref) for item in definition.rules),
+            *(_Reference(item.file, "action", item.action_ref) for item in definition.policies),
+        ],
+    )
+    problems.raise_if_any()
+    return trigger_ids, action_ids
+
+
+async def _ids_in_other_packs(
+    session: AsyncSession,
+    definition: PackDefinition,
+    problems: Problems,
+    *,
+    noun: str,
+    repository: Repository[ContentT],
+    own: Iterable[ActionDefinition | TriggerDefinition],
+    references: Sequence[_Reference],
+) -> dict[str, int]:
+    """Ids of the `noun`s that `references` name in other packs; a problem for each unknown.
 
     A ref into this pack must name one of its definitions: a row still in the database
     but gone from the folder is about to be deleted, so it does not count.
     """
-    problems = Problems()
-    ids: tuple[dict[str, int], dict[str, int]] = ({}, {})
-    kinds = (
-        ("trigger", "trigger", trigger.repository, definition.triggers, ids[0]),
-        ("action.ref", "action", action.repository, definition.actions, ids[1]),
-    )
-    for field, noun, repository, own, found in kinds:
-        own_refs = {definition.ref_of(item.name) for item in own}
-        for item in definition.rules:
-            ref = item.trigger_ref if noun == "trigger" else item.action_ref
-            if ref in own_refs or ref in found:
-                continue
-            pack_ref, _, name = ref.partition(".")
-            if pack_ref == definition.ref:
-                problems.add(item.file, field, f"unknown {noun} {ref!r}: no {noun}s/{name}.yaml")
-                continue
-            record = await repository.find_by_key(session, ref)
-            if record is None:
-                hint = f"is pack {pack_ref!r} registered?"
-                problems.add(item.file, field, f"unknown {noun} {ref!r} ({hint})")
-            else:
-                found[ref] = record.id
-    problems.raise_if_any()
-    return ids
+    own_refs = {definition.ref_of(item.name) for item in own}
+    found: dict[str, int] = {}
+    for reference in references:
+        ref = reference.ref
+        if ref in own_refs or ref in found:
+            continue
+        pack_ref, _, name = ref.partition(".")
+        if pack_ref == definition.ref:
+            message = f"unknown {noun} {ref!r}: no {noun}s/{name}.yaml"
+            problems.add(reference.file, reference.field, message)
+            continue
+        record = await repository.find_by_key(session, ref)
+        if record is None:
+            hint = f"is pack {pack_ref!r} registered?"
+            problems.add(reference.file, reference.field, f"unknown {noun} {ref!r} ({hint})")
+        else:
+            found[ref] = record.id
+    return found
 
 
 async def _upsert_pack(
@@ -201,7 +255,9 @@ async def _all_of_pack(
             return rows
 
 
-def _columns(item: ActionDefinition | TriggerDefinition | RuleDefinition) -> dict[str, Any]:
+def _columns(
+    item: ActionDefinition | TriggerDefinition | RuleDefinition | PolicyDefinition,
+) -> dict[str, Any]:
     """A definition's fields, which are named after their columns, less the source file."""
     return {name: value for name, value in asdict(item).items() if name != "file"}
 

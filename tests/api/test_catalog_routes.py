@@ -1,4 +1,4 @@
-"""Packs, actions, triggers and rules over HTTP; the token every route but health needs."""
+"""Packs, actions, triggers, rules and policies over HTTP; the token all but health need."""
 
 from __future__ import annotations
 
@@ -21,6 +21,11 @@ PROTECTED = [
     ("POST", "/api/v1/triggers/core.webhook/webhook-secret"),
     ("GET", "/api/v1/rules"),
     ("GET", "/api/v1/rules/core.nothing"),
+    ("GET", "/api/v1/policies"),
+    ("POST", "/api/v1/policies"),
+    ("GET", "/api/v1/policies/core.nothing"),
+    ("PATCH", "/api/v1/policies/core.nothing"),
+    ("DELETE", "/api/v1/policies/core.nothing"),
     ("GET", "/api/v1/events"),
     ("POST", "/api/v1/events"),
     ("GET", "/api/v1/events/1"),
@@ -76,6 +81,11 @@ async def test_the_openapi_document_describes_every_route(api: httpx.AsyncClient
         ("POST", "/api/v1/triggers/{ref}/webhook-secret"),
         ("GET", "/api/v1/rules"),
         ("GET", "/api/v1/rules/{ref}"),
+        ("GET", "/api/v1/policies"),
+        ("POST", "/api/v1/policies"),
+        ("GET", "/api/v1/policies/{ref}"),
+        ("PATCH", "/api/v1/policies/{ref}"),
+        ("DELETE", "/api/v1/policies/{ref}"),
         ("GET", "/api/v1/events"),
         ("POST", "/api/v1/events"),
         ("GET", "/api/v1/events/{id}"),
@@ -88,7 +98,16 @@ async def test_the_openapi_document_describes_every_route(api: httpx.AsyncClient
         ("POST", "/api/v1/webhooks/{trigger_ref}"),
     }
     schemas = document["components"]["schemas"]
-    for schema in ("ExecutionRead", "ExecutionCreate", "IngestedRead", "ActionRead", "RuleRead"):
+    for schema in (
+        "ExecutionRead",
+        "ExecutionCreate",
+        "IngestedRead",
+        "ActionRead",
+        "RuleRead",
+        "PolicyCreate",
+        "PolicyUpdate",
+        "PolicyRead",
+    ):
         assert schema in schemas
     assert "bearer" in str(document["components"]["securitySchemes"]).lower()
 
