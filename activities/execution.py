@@ -16,13 +16,21 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from activities.execution_types import ExecutionOutcome, FinishExecutionInput, RunExecutionInput
+from activities.execution_types import (
+    AdmissionCheck,
+    CheckAdmissionInput,
+    ExecutionOutcome,
+    FinishExecutionInput,
+    RunExecutionInput,
+)
 from activities.runners import run_action
 from activities.runners.types import ActionSpec, RunOutput, RunRequest
+from attune.engine.admission import signal_admitted
 from attune.packs.parameters import secret_parameters
 from db.models import ExecutionStatus
+from db.repositories import admission
 from db.repositories import execution as executions
-from db.repositories.execution import ClaimedRun
+from db.repositories.execution import ClaimedRun, Ending
 
 logger = logging.getLogger(__name__)
 
@@ -52,12 +60,19 @@ class _Claimed:
 
 
 class ExecutionActivities:
-    """`sessions` may be autocommit sessions: every write here is a single statement."""
+    """`sessions` may be autocommit sessions: every write through them is one statement.
+
+    `transactions` are ordinary sessions, for the admission steps that must commit together.
+    """
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], runner_settings: RunnerSettings
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        runner_settings: RunnerSettings,
+        transactions: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self._sessions = sessions
+        self._transactions = transactions or sessions
         self._runner = runner_settings
 
     @activity.defn(name="attune.run_execution")
@@ -76,15 +91,20 @@ class ExecutionActivities:
                 # Cancelled before it ran, and the cancel never reached the workflow (the
                 # API died, or Temporal refused the call): honour it now.
                 return await self._finish(
-                    input.execution_id, ExecutionStatus.CANCELLED, error=CANCELLED_BEFORE_RUN
+                    input.execution_id,
+                    ExecutionStatus.CANCELLED,
+                    error=CANCELLED_BEFORE_RUN,
+                    queued=input.admission_queued,
                 )
             return current
         run, spec = claimed.run, claimed.action
+        queued = input.admission_queued
         if spec is None:
             return await self._finish(
                 run.execution_id,
                 ExecutionStatus.FAILED,
                 error=f"action {run.action_ref!r} no longer exists",
+                queued=queued,
             )
         request = RunRequest(
             action=spec,
@@ -100,27 +120,51 @@ class ExecutionActivities:
             output = await run_action(request)
         except asyncio.CancelledError:
             status, error = _why_cancelled(activity.cancellation_details())
-            await self._finish(run.execution_id, status, error=error)
+            await self._finish(run.execution_id, status, error=error, queued=queued)
             raise
         except Exception as error:
             # A runner bug must still end the execution, or it would sit in `running`.
             logger.exception("runner %s failed on execution %d", spec.runner_type, run.execution_id)
             return await self._finish(
-                run.execution_id, ExecutionStatus.FAILED, error=f"runner error: {error}"
+                run.execution_id,
+                ExecutionStatus.FAILED,
+                error=f"runner error: {error}",
+                queued=queued,
             )
         return await self._finish(
             run.execution_id,
             ExecutionStatus(output.status.value),
             result=_storable(output),
             error=output.error,
+            queued=queued,
         )
 
     @activity.defn(name="attune.finish_execution")
     async def finish_execution(self, input: FinishExecutionInput) -> ExecutionOutcome:
         """End an execution that could not end itself (its run was lost or cancelled early)."""
         return await self._finish(
-            input.execution_id, ExecutionStatus(input.status), error=input.error
+            input.execution_id,
+            ExecutionStatus(input.status),
+            error=input.error,
+            queued=input.admission_queued,
         )
+
+    @activity.defn(name="attune.check_admission")
+    async def check_admission(self, input: CheckAdmissionInput) -> AdmissionCheck:
+        """Where a waiting execution stands; first grants any slot that is free but unused.
+
+        The grant pass makes this re-check self-healing: a slot whose grant was lost, or
+        one a raised limit freed, goes to the head of the queue now.
+        """
+        async with self._transactions() as session:
+            found = await admission.state(session, id=input.execution_id)
+            granted: list[int] = []
+            if not found.admitted and found.action_id is not None:
+                granted = await admission.grant(session, action_id=found.action_id)
+                await session.commit()
+        await signal_admitted(activity.client(), granted)
+        admitted = found.admitted or input.execution_id in granted
+        return AdmissionCheck(admitted, found.ahead, found.status.value, found.limit)
 
     async def _claim(
         self, execution_id: int, workflow_id: str, scheduled_at: datetime
@@ -150,11 +194,22 @@ class ExecutionActivities:
         *,
         result: Any = None,
         error: str | None = None,
+        queued: bool = False,
     ) -> ExecutionOutcome:
-        async with self._sessions() as session:
-            finished = await executions.finish(
-                session, id=execution_id, status=status, result=result, error=error
-            )
+        """Record the ending; a queued execution also gives back its slot (or its place)."""
+        finished: Ending | None
+        if queued:
+            async with self._transactions() as session:
+                finished, granted = await admission.finish_and_release(
+                    session, id=execution_id, status=status, result=result, error=error
+                )
+                await session.commit()
+            await signal_admitted(activity.client(), granted)
+        else:
+            async with self._sessions() as session:
+                finished = await executions.finish(
+                    session, id=execution_id, status=status, result=result, error=error
+                )
         if finished is None:
             # It had already ended (a cancel that raced the run, say): report what it holds.
             return await self._current_outcome(execution_id)

@@ -19,11 +19,27 @@ class ExecutionInput:
     timeout_seconds: float | None = None
     # How long a silent worker may go before Temporal declares the run lost.
     heartbeat_timeout_seconds: float = 30.0
+    runner_type: str | None = None
+    # FIFO admission: the place in the action's queue (None when the action has no
+    # concurrency limit), whether a slot was granted as the row was written, and how many
+    # executions waited ahead of it then.
+    queue_position: int | None = None
+    admitted: bool = True
+    waiting_ahead: int = 0
+    # The action's rate-limited task queue, when a policy limits its starts per second.
+    activity_task_queue: str | None = None
+
+    @property
+    def admission_queued(self) -> bool:
+        """Whether the execution is admitted through its action's queue at all."""
+        return self.queue_position is not None
 
 
 @dataclass
 class RunExecutionInput:
     execution_id: int
+    # Whether the run holds an admission slot to give back when it ends.
+    admission_queued: bool = False
 
 
 @dataclass
@@ -33,6 +49,22 @@ class FinishExecutionInput:
     execution_id: int
     status: str
     error: str | None = None
+    admission_queued: bool = False
+
+
+@dataclass
+class CheckAdmissionInput:
+    execution_id: int
+
+
+@dataclass
+class AdmissionCheck:
+    """Where a waiting execution stands, as the workflow's periodic re-check finds it."""
+
+    admitted: bool
+    ahead: int
+    status: str
+    limit: int | None = None
 
 
 @dataclass

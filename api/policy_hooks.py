@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from api.services import Services
+from attune.engine.admission import grant_free_slots
 
 
 async def on_policy_changed(services: Services, action_ref: str) -> None:
-    """React to a policy on `action_ref` created, changed or deleted through the API.
+    """Grant the slots a created, changed or deleted policy on `action_ref` has freed.
 
-    Called after the commit, so the change is already in the database whatever this does.
-    Nothing yet: admission (the next change) grants the slots a changed limit frees.
+    Called after the commit, so the change is already in the database. A raised, disabled
+    or removed limit takes effect now rather than at the next release; a lowered one takes
+    effect at the grants that follow.
     """
+    async with services.sessions() as session:
+        await grant_free_slots(session, services.starter.client, action_ref=action_ref)

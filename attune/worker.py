@@ -16,6 +16,7 @@ from activities.execution import ExecutionActivities, RunnerSettings
 from attune.config import Settings, required_database_url, temporal_target
 from attune.engine.reconciler import run_reconciler
 from attune.engine.workflow_starts import WorkflowStarter
+from attune.rate_limited_queues import REFRESH_INTERVAL, RateLimitedQueues
 from attune.temporal_setup import connect_temporal
 from db.engine import create_autocommit_session_factory, create_engine, create_session_factory
 from workflows.execution import ExecutionWorkflow
@@ -28,6 +29,16 @@ logger = logging.getLogger(__name__)
 HEARTBEAT_THROTTLE = timedelta(seconds=1)
 
 
+def execution_activities(
+    engine: AsyncEngine, runner_settings: RunnerSettings | None = None
+) -> ExecutionActivities:
+    return ExecutionActivities(
+        create_autocommit_session_factory(engine),
+        runner_settings or RunnerSettings(api_url="http://127.0.0.1:8000"),
+        transactions=create_session_factory(engine),
+    )
+
+
 def build_worker(
     client: Client,
     *,
@@ -37,10 +48,7 @@ def build_worker(
 ) -> Worker:
     """A worker with all of Attune's workflows and activities registered."""
     diagnostics = DiagnosticActivities(engine)
-    executions = ExecutionActivities(
-        create_autocommit_session_factory(engine),
-        runner_settings or RunnerSettings(api_url="http://127.0.0.1:8000"),
-    )
+    executions = execution_activities(engine, runner_settings)
     return Worker(
         client,
         task_queue=task_queue,
@@ -49,9 +57,41 @@ def build_worker(
             diagnostics.ping_database,
             executions.run_execution,
             executions.finish_execution,
+            executions.check_admission,
         ],
         max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
         default_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
+        # Rate-limited runs must go through their paced queue, never straight to this worker.
+        disable_eager_activity_execution=True,
+    )
+
+
+def build_rate_limited_queues(
+    client: Client,
+    *,
+    task_queue: str,
+    engine: AsyncEngine,
+    runner_settings: RunnerSettings | None = None,
+    refresh_interval: timedelta = REFRESH_INTERVAL,
+) -> RateLimitedQueues:
+    """The pollers of rate-limited actions' queues (they only run actions)."""
+    executions = execution_activities(engine, runner_settings)
+
+    def action_worker(queue: str) -> Worker:
+        return Worker(
+            client,
+            task_queue=queue,
+            activities=[executions.run_execution],
+            max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
+            default_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
+        )
+
+    return RateLimitedQueues(
+        client,
+        task_queue=task_queue,
+        sessions=create_session_factory(engine),
+        make_worker=action_worker,
+        refresh_interval=refresh_interval,
     )
 
 
@@ -79,6 +119,13 @@ async def run_worker(settings: Settings) -> None:
             stop=stop,
         )
     )
+    rate_limited = build_rate_limited_queues(
+        client,
+        task_queue=settings.task_queue,
+        engine=engine,
+        runner_settings=runner_settings_from(settings),
+    )
+    pollers = asyncio.create_task(rate_limited.run(stop))
     try:
         async with build_worker(
             client,
@@ -92,4 +139,5 @@ async def run_worker(settings: Settings) -> None:
     finally:
         stop.set()
         await reconciler
+        await pollers
         await engine.dispose()

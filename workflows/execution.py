@@ -4,6 +4,10 @@ Started with id `execution-<id>` after the execution row commits. The run activi
 the work and records each status in PostgreSQL; this workflow keeps the `AttuneStatus`
 search attribute in step and makes sure the row always ends, whatever happens to the run:
 a lost worker ends it `abandoned`, a cancel ends it `cancelled`.
+
+An action with a concurrency policy is admitted first: the workflow waits for the
+`attune.admitted` signal (see `workflows.admission`) before it runs, and the run gives
+its slot back when it ends.
 """
 
 from __future__ import annotations
@@ -19,12 +23,16 @@ from temporalio.workflow import ActivityCancellationType
 with workflow.unsafe.imports_passed_through():
     from activities.execution import CANCELLED_BY_REQUEST, NOT_RETRIED, ExecutionActivities
     from activities.execution_types import (
+        AdmissionCheck,
+        CheckAdmissionInput,
         ExecutionInput,
         ExecutionOutcome,
         FinishExecutionInput,
         RunExecutionInput,
     )
     from workflows import search_attributes
+    from workflows.admission import ADMITTED_SIGNAL, Admission
+    from workflows.ids import workflow_id_for
 
 # Temporal's own limit on the run activity when the action has no timeout of its own.
 NO_TIMEOUT_BACKSTOP = timedelta(days=7)
@@ -33,20 +41,33 @@ TIMEOUT_MARGIN = timedelta(minutes=1)
 BOOKKEEPING_TIMEOUT = timedelta(seconds=30)
 
 
-def workflow_id_for(execution_id: int) -> str:
-    """The workflow id of an execution: one workflow per execution row, ever."""
-    return f"execution-{execution_id}"
+__all__ = ["ADMITTED_SIGNAL", "ExecutionWorkflow", "workflow_id_for"]
 
 
 @workflow.defn(name="attune.Execution")
 class ExecutionWorkflow:
+    def __init__(self) -> None:
+        self._admission = Admission()
+
+    @workflow.signal(name=ADMITTED_SIGNAL)
+    def admitted(self) -> None:
+        """The execution's admission slot has been granted: it may run."""
+        self._admission.grant()
+
     @workflow.run
     async def run(self, input: ExecutionInput) -> ExecutionOutcome:
-        self._show_status("running")
+        queued = input.admission_queued
         try:
+            if not input.admitted:
+                ended = await self._admission.wait(input, self._check_admission)
+                if ended is not None:
+                    return ended
+            self._show_status("running")
             outcome = await workflow.execute_activity_method(
                 ExecutionActivities.run_execution,
-                RunExecutionInput(input.execution_id),
+                RunExecutionInput(input.execution_id, admission_queued=queued),
+                # A rate-limited action runs on its own queue, which Temporal paces.
+                task_queue=input.activity_task_queue,
                 start_to_close_timeout=_run_limit(input.timeout_seconds),
                 heartbeat_timeout=timedelta(seconds=input.heartbeat_timeout_seconds),
                 # Never retried: an action may not be safe to run twice.
@@ -55,21 +76,28 @@ class ExecutionWorkflow:
                 cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
             )
         except asyncio.CancelledError:
-            await self._finish(input.execution_id, "cancelled", CANCELLED_BY_REQUEST)
+            await self._finish(input, "cancelled", CANCELLED_BY_REQUEST)
             raise
         except ActivityError as error:
             if isinstance(error.cause, CancelledError):
-                await self._finish(input.execution_id, "cancelled", CANCELLED_BY_REQUEST)
+                await self._finish(input, "cancelled", CANCELLED_BY_REQUEST)
                 raise asyncio.CancelledError() from error
-            outcome = await self._finish(input.execution_id, "abandoned", _lost_run(error))
+            outcome = await self._finish(input, "abandoned", _lost_run(error))
         self._show_status(outcome.status)
         return outcome
 
-    async def _finish(self, execution_id: int, status: str, error: str) -> ExecutionOutcome:
+    async def _check_admission(self, execution_id: int) -> AdmissionCheck:
+        return await workflow.execute_activity_method(
+            ExecutionActivities.check_admission,
+            CheckAdmissionInput(execution_id),
+            start_to_close_timeout=BOOKKEEPING_TIMEOUT,
+        )
+
+    async def _finish(self, input: ExecutionInput, status: str, error: str) -> ExecutionOutcome:
         """Record an ending the run activity could not record itself (first ending wins)."""
         outcome = await workflow.execute_activity_method(
             ExecutionActivities.finish_execution,
-            FinishExecutionInput(execution_id, status, error),
+            FinishExecutionInput(input.execution_id, status, error, input.admission_queued),
             start_to_close_timeout=BOOKKEEPING_TIMEOUT,
         )
         self._show_status(outcome.status)

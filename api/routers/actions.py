@@ -1,13 +1,16 @@
-"""Actions: list and show."""
+"""Actions: list and show, and the admission queue of each."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from api.deps import SessionDep
+from api.schemas.admission import QueueStatsRead
 from api.schemas.catalog import ActionRead
 from api.schemas.pages import DEFAULT_PAGE, CatalogPage, Limit, Offset, catalog_page, present
 from db.repositories import action as actions
+from db.repositories import policy as policies
+from db.repositories import queue_stats
 
 router = APIRouter(prefix="/actions", tags=["actions"])
 
@@ -25,3 +28,20 @@ async def list_actions(
 @router.get("/{ref}")
 async def get_action(session: SessionDep, ref: str) -> ActionRead:
     return ActionRead.model_validate(await actions.repository.get_by_key(session, ref))
+
+
+@router.get("/{ref}/queue-stats")
+async def get_queue_stats(session: SessionDep, ref: str) -> QueueStatsRead:
+    """The action's admission queue: waiting, holding, totals. Zeros if nothing queued yet."""
+    action = await actions.repository.get_by_key(session, ref)
+    stats = await queue_stats.find_by_action(session, action_id=action.id)
+    policy = await policies.effective_for_action(session, action_ref=ref)
+    return QueueStatsRead(
+        action=ref,
+        limit=policy.concurrency_limit if policy is not None else None,
+        queue_length=stats.queue_length if stats else 0,
+        active_count=stats.active_count if stats else 0,
+        oldest_enqueued_at=stats.oldest_enqueued_at if stats else None,
+        total_enqueued=stats.total_enqueued if stats else 0,
+        total_completed=stats.total_completed if stats else 0,
+    )

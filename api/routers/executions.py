@@ -14,7 +14,6 @@ from api.schemas.pages import BeforeId, HistoryPage, Limit, next_before_id, pres
 from api.services import Services
 from attune.engine.cancellation import cancel_execution
 from attune.engine.execution_requests import find_runnable_action, request_execution
-from attune.engine.workflow_starts import PendingStart
 from attune.packs.parameters import mask_secrets, secret_parameters
 from db.models import Execution, ExecutionStatus
 from db.repositories import action as actions
@@ -27,16 +26,15 @@ router = APIRouter(prefix="/executions", tags=["executions"])
 async def create_execution(
     session: SessionDep, services: ServicesDep, identity: CurrentIdentity, body: ExecutionCreate
 ) -> ExecutionRead:
-    """Run an action now. 404/409 for an unknown/disabled action, 422 naming a bad parameter."""
+    """Run an action now. 404/409 for an unknown/disabled action, 422 naming a bad parameter,
+    429 when the action's policy refuses it (queue full, or no free slot with `cancel`)."""
     action = await find_runnable_action(session, body.action)
-    execution = await request_execution(
+    pending = await request_execution(
         session, action=action, parameters=body.parameters, executor_id=identity.id
     )
     await session.commit()
-    await services.starter.start_and_record(
-        session, [PendingStart(execution, action.timeout_seconds)]
-    )
-    current = await executions.repository.get(session, id=execution.id)
+    await services.starter.start_and_record(session, [pending])
+    current = await executions.repository.get(session, id=pending.execution.id)
     return (await _reads(session, services, [current]))[0]
 
 

@@ -6,10 +6,11 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from api.deps import SessionDep
+from api.deps import ServicesDep, SessionDep
 from api.schemas.catalog import PackRead, PackRegister
 from api.schemas.pages import DEFAULT_PAGE, CatalogPage, Limit, Offset, catalog_page
 from attune import errors
+from attune.engine.admission import grant_all_waiting
 from attune.packs.registrar import RegistrationSummary, register_pack_folder
 from db.repositories import pack as packs
 
@@ -30,7 +31,9 @@ async def get_pack(session: SessionDep, ref: str) -> PackRead:
 
 
 @router.post("/register")
-async def register_pack(session: SessionDep, body: PackRegister) -> RegistrationSummary:
+async def register_pack(
+    session: SessionDep, services: ServicesDep, body: PackRegister
+) -> RegistrationSummary:
     """Create or update every component of the pack, and remove those it no longer has.
 
     All or nothing: any problem refuses the whole pack with a 422 naming file and field.
@@ -42,4 +45,7 @@ async def register_pack(session: SessionDep, body: PackRegister) -> Registration
         )
     summary = await register_pack_folder(session, path)
     await session.commit()
+    if summary.policies.updated or summary.policies.removed:
+        # A raised or removed limit frees slots that executions already wait for.
+        await grant_all_waiting(session, services.starter.client)
     return summary

@@ -67,6 +67,11 @@ class ExecutionRead(_Read):
     executor_id: int | None
     workflow_id: str | None
     web_ui_url: str | None = Field(default=None, description="The workflow in the Temporal Web UI.")
+    queue_position: int | None = Field(
+        description="Its place in the action's admission queue, when a policy limits concurrency."
+    )
+    admitted_at: datetime | None = Field(description="When it was granted a concurrency slot.")
+    released_at: datetime | None = Field(description="When it gave its slot (or place) back.")
     created: datetime
     scheduled_at: datetime | None
     started_at: datetime | None

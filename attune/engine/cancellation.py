@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.service import RPCError, RPCStatusCode
 
 from attune import errors
+from attune.engine.admission import end_execution
 from attune.engine.workflow_starts import WorkflowStarter
 from db.models import Execution, ExecutionStatus
 from db.repositories import execution as executions
@@ -38,12 +39,12 @@ async def cancel_execution(
                 "cancelled, a running one will not",
                 details={"id": execution_id},
             ) from None
-        await executions.finish(
+        await end_execution(
             session,
+            starter.client,
             id=execution_id,
             status=ExecutionStatus.CANCELLED,
             error="cancelled by request before its workflow started",
         )
-        await session.commit()
         return await executions.repository.get(session, id=execution_id)
     return canceling

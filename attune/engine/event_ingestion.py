@@ -56,11 +56,17 @@ async def ingest_event(session: AsyncSession, *, trigger: Trigger, payload: Any)
     )
     ingested = Ingested(event=event)
     lookups = _Lookups(session)
-    for rule in await rules.list_enabled_for_trigger_ref(
-        session, trigger_ref=trigger.ref, limit=MAX_LIMIT
-    ):
-        if matches(rule.criteria, payload):
-            await _enforce(session, rule, event, lookups, ingested)
+    matched = [
+        rule
+        for rule in await rules.list_enabled_for_trigger_ref(
+            session, trigger_ref=trigger.ref, limit=MAX_LIMIT
+        )
+        if matches(rule.criteria, payload)
+    ]
+    # By action first: admission locks each action's queue until commit, and taking those
+    # locks in one global order is what keeps two events from deadlocking on them.
+    for rule in sorted(matched, key=lambda rule: (rule.action_ref, rule.ref)):
+        await _enforce(session, rule, event, lookups, ingested)
     return ingested
 
 
@@ -116,11 +122,13 @@ async def _enforce(
     execution: Execution | None = None
     if error is None and action is not None and parameters is not None:
         try:
-            execution = await request_execution(
+            pending = await request_execution(
                 session, action=action, parameters=parameters, **origin
             )
-            ingested.to_start.append(PendingStart(execution, action.timeout_seconds))
-        except errors.ValidationError as failure:
+            execution = pending.execution
+            ingested.to_start.append(pending)
+        except (errors.ValidationError, errors.PolicyViolation) as failure:
+            # A bad parameter or a full queue: recorded as a failed execution, never dropped.
             error = failure.message
             enforcement.error = error
     if execution is None:

@@ -9,10 +9,13 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attune import errors
+from attune.engine.workflow_starts import PendingStart
 from attune.packs.parameters import validate_parameters
 from db.models import Action, Execution, ExecutionStatus
 from db.repositories import action as actions
+from db.repositories import admission
 from db.repositories import execution as executions
+from db.repositories import policy as policies
 from workflows.execution import workflow_id_for
 
 
@@ -30,15 +33,34 @@ async def request_execution(
     action: Action,
     parameters: Mapping[str, Any],
     **origin: Any,
-) -> Execution:
+) -> PendingStart:
     """Validate the parameters (defaults filled in) and write the execution as `requested`.
 
     `origin` carries where it came from: enforcement_id, rule_ref, trigger_ref, executor_id,
-    parent_id. A parameter error raises `ValidationError` naming the parameter.
+    parent_id. A parameter error raises `ValidationError` naming the parameter. When the
+    action has a concurrency policy the execution takes its place in the action's queue in
+    this same transaction; a full queue raises `PolicyViolation` and writes nothing.
+    Returns the row with what its workflow needs to start once the transaction commits.
     """
     checked = validate_parameters(action.parameters, parameters)
-    return await _write(
+    policy = await policies.effective_for_action(session, action_ref=action.ref)
+    ticket = None
+    if policy is not None and policy.concurrency_limit is not None:
+        ticket = await admission.take_ticket(session, action=action, policy=policy)
+        origin["queue_position"] = ticket.position
+        if ticket.admitted:
+            # The insert's own instant, taken after the queue lock (now() is the transaction's
+            # start, which can be earlier than the release that freed this slot).
+            origin["admitted_at"] = func.statement_timestamp()
+    execution = await _write(
         session, action=action, parameters=checked, status=ExecutionStatus.REQUESTED, **origin
+    )
+    return PendingStart(
+        execution,
+        action.timeout_seconds,
+        runner_type=action.runner_type,
+        ticket=ticket,
+        rate_limited=policy is not None and policy.rate_limit_per_second is not None,
     )
 
 

@@ -16,10 +16,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import WorkflowExecutionStatus
 
+from attune.engine.admission import end_execution, signal_admitted
+from attune.engine.admission_sweeper import sweep_admissions
 from attune.engine.workflow_starts import PendingStart, WorkflowStarter
-from db.models import Action, ExecutionStatus
+from db.models import Action, Execution, ExecutionStatus
 from db.repositories import action as actions
 from db.repositories import execution as executions
+from db.repositories import policy as policies
+from db.repositories.admission import Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -37,26 +41,50 @@ async def reconcile_orphans(
         orphans = await executions.list_orphans(
             session, created_before=datetime.now(UTC) - grace, limit=BATCH
         )
-        action_ids = {row.action_id for row in orphans if row.action_id is not None}
-        timeouts = {
-            action.id: action.timeout_seconds
-            for action in await actions.repository.list(
-                session, where=[Action.id.in_(action_ids)], limit=BATCH
-            )
-        }
+        pending = await _pending_starts(session, orphans)
     started = 0
-    for execution in orphans:
-        if await starter.start(PendingStart(execution, timeouts.get(execution.action_id or 0))):
+    for start in pending:
+        if await starter.start(start):
             started += 1
-            logger.info("reconciler started the workflow of execution %d", execution.id)
+            logger.info("reconciler started the workflow of execution %d", start.execution.id)
         else:
-            await _close_if_workflow_ended(sessions, starter, execution.id)
+            await _close_if_workflow_ended(sessions, starter, start.execution.id)
     if orphans:
         # Each of them has a workflow now; rows just closed above are no longer `requested`.
         async with sessions() as session:
-            await executions.mark_scheduled(session, ids=[row.id for row in orphans])
+            admitted = await executions.mark_scheduled(session, ids=[row.id for row in orphans])
             await session.commit()
+        # Slots granted while they had no workflow: the grant's signal found nobody.
+        await signal_admitted(starter.client, admitted)
     return started
+
+
+async def _pending_starts(session: AsyncSession, rows: list[Execution]) -> list[PendingStart]:
+    """What each row's workflow needs: its action's timeout, runner and policy routing."""
+    action_ids = {row.action_id for row in rows if row.action_id is not None}
+    by_id = {
+        action.id: action
+        for action in await actions.repository.list(
+            session, where=[Action.id.in_(action_ids)], limit=BATCH
+        )
+    }
+    rate_limited = await policies.list_rate_limits(session) if rows else {}
+    pending = []
+    for row in rows:
+        action = by_id.get(row.action_id or 0)
+        ticket = None
+        if row.queue_position is not None:
+            ticket = Ticket(row.queue_position, admitted=row.admitted_at is not None, ahead=0)
+        pending.append(
+            PendingStart(
+                row,
+                action.timeout_seconds if action is not None else None,
+                runner_type=action.runner_type if action is not None else None,
+                ticket=ticket,
+                rate_limited=row.action_ref in rate_limited,
+            )
+        )
+    return pending
 
 
 async def _close_if_workflow_ended(
@@ -66,9 +94,10 @@ async def _close_if_workflow_ended(
     description = await starter.handle(execution_id).describe()
     if description.status in (None, WorkflowExecutionStatus.RUNNING):
         return
-    async with sessions.begin() as session:
-        await executions.finish(
+    async with sessions() as session:
+        await end_execution(
             session,
+            starter.client,
             id=execution_id,
             status=ExecutionStatus.ABANDONED,
             error=f"its workflow ended ({description.status.name.lower()}) before the action ran",
@@ -83,10 +112,14 @@ async def run_reconciler(
     grace: timedelta,
     stop: asyncio.Event,
 ) -> None:
-    """Reconcile every `interval` until `stop` is set; a failed pass is logged and retried."""
+    """Reconcile every `interval` until `stop` is set; a failed pass is logged and retried.
+
+    Each pass also sweeps admission (see `admission_sweeper`).
+    """
     while not stop.is_set():
         try:
             await reconcile_orphans(sessions, starter, grace=grace)
+            await sweep_admissions(sessions, starter, grace=grace)
         except Exception:
             logger.exception("reconciler pass failed; retrying in %s", interval)
         with contextlib.suppress(TimeoutError):

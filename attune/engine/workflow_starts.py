@@ -19,8 +19,11 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from activities.execution_types import ExecutionInput, ExecutionOutcome
 from attune.config import Settings
+from attune.engine.admission import signal_admitted
+from attune.engine.rate_limits import activity_queue_for
 from db.models import Execution, ExecutionStatus
 from db.repositories import execution as executions
+from db.repositories.admission import Ticket
 from workflows import search_attributes
 from workflows.execution import ExecutionWorkflow, workflow_id_for
 
@@ -29,10 +32,21 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PendingStart:
-    """An execution whose workflow is to be started, with its action's timeout."""
+    """An execution whose workflow is to be started, with what its action's policy decided.
+
+    `ticket` is its place in the action's admission queue (None: the action has no
+    concurrency limit); `rate_limited` sends its run to the action's rate-limited queue.
+    """
 
     execution: Execution
     timeout_seconds: float | None
+    runner_type: str | None = None
+    ticket: Ticket | None = None
+    rate_limited: bool = False
+
+    @property
+    def waits_for_admission(self) -> bool:
+        return self.ticket is not None and not self.ticket.admitted
 
 
 @dataclass(frozen=True)
@@ -52,12 +66,7 @@ class WorkflowStarter:
         try:
             await self.client.start_workflow(
                 ExecutionWorkflow.run,
-                ExecutionInput(
-                    execution_id=execution.id,
-                    action_ref=execution.action_ref,
-                    timeout_seconds=pending.timeout_seconds,
-                    heartbeat_timeout_seconds=self.heartbeat_timeout_seconds,
-                ),
+                self._input(pending),
                 id=workflow_id_for(execution.id),
                 task_queue=self.task_queue,
                 # Never a second workflow for one row, even after the first has closed.
@@ -68,6 +77,24 @@ class WorkflowStarter:
         except WorkflowAlreadyStartedError:
             return False
         return True
+
+    def _input(self, pending: PendingStart) -> ExecutionInput:
+        execution, ticket = pending.execution, pending.ticket
+        return ExecutionInput(
+            execution_id=execution.id,
+            action_ref=execution.action_ref,
+            timeout_seconds=pending.timeout_seconds,
+            heartbeat_timeout_seconds=self.heartbeat_timeout_seconds,
+            runner_type=pending.runner_type,
+            queue_position=ticket.position if ticket is not None else None,
+            admitted=ticket is None or ticket.admitted,
+            waiting_ahead=ticket.ahead if ticket is not None else 0,
+            activity_task_queue=(
+                activity_queue_for(self.task_queue, execution.action_ref)
+                if pending.rate_limited
+                else None
+            ),
+        )
 
     async def start_all(self, pending: Iterable[PendingStart]) -> list[int]:
         """Start each workflow; return the ids of the executions whose workflow now exists.
@@ -96,10 +123,15 @@ class WorkflowStarter:
         `requested` thus means "no workflow yet" to the reconciler, and `scheduled` that
         Temporal holds the work. A worker that has already claimed a row is not overtaken.
         """
-        started = await self.start_all(pending)
+        starts = list(pending)
+        started = await self.start_all(starts)
         if started:
-            await executions.mark_scheduled(session, ids=started)
+            admitted = await executions.mark_scheduled(session, ids=started)
             await session.commit()
+            # A slot granted between the row's commit and its workflow's start was signalled
+            # to a workflow that did not exist yet: tell the workflow now.
+            waiting = {p.execution.id for p in starts if p.waits_for_admission}
+            await signal_admitted(self.client, [id for id in admitted if id in waiting])
         return started
 
     def handle(self, execution_id: int) -> WorkflowHandle[ExecutionWorkflow, ExecutionOutcome]:

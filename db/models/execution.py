@@ -42,7 +42,11 @@ class Execution(Record, Base):
     workflow_id: Mapped[str | None] = mapped_column(Text, unique=True)
     rule_ref: Mapped[str | None] = mapped_column(Text)
     trigger_ref: Mapped[str | None] = mapped_column(Text)
+    # FIFO admission (policies with a concurrency limit): the place in the action's queue,
+    # when a slot was granted, and when the slot (or the place in the queue) was given back.
     queue_position: Mapped[int | None] = mapped_column(BigInteger)
+    admitted_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
+    released_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
     scheduled_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
     started_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
@@ -51,3 +55,17 @@ class Execution(Record, Base):
 
 # Newest-first listing: ORDER BY created DESC, id DESC.
 Index("ix_execution_created_id_desc", Execution.created.desc(), Execution.id.desc())
+# Admission reads only the rows waiting in, or holding a slot of, an action's queue.
+Index(
+    "ix_execution_waiting",
+    Execution.action_id,
+    Execution.queue_position,
+    postgresql_where=text(
+        "queue_position IS NOT NULL AND admitted_at IS NULL AND released_at IS NULL"
+    ),
+)
+Index(
+    "ix_execution_holding",
+    Execution.action_id,
+    postgresql_where=text("admitted_at IS NOT NULL AND released_at IS NULL"),
+)

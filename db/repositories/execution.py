@@ -154,13 +154,19 @@ async def finish(
     return Ending(row[0], row[1]) if row is not None else None
 
 
-async def mark_scheduled(session: AsyncSession, *, ids: list[int]) -> None:
-    """Record that these executions' workflows exist, unless a worker got there first."""
-    await session.execute(
+async def mark_scheduled(session: AsyncSession, *, ids: list[int]) -> list[int]:
+    """Record that these executions' workflows exist, unless a worker got there first.
+
+    Returns those of them that already hold an admission slot (see `admission`), so a
+    grant made before the workflow existed can still reach it.
+    """
+    statement = (
         update(Execution)
         .where(Execution.id.in_(ids), Execution.status == ExecutionStatus.REQUESTED)
         .values(status=ExecutionStatus.SCHEDULED, scheduled_at=func.clock_timestamp())
+        .returning(Execution.id, Execution.admitted_at.is_not(None))
     )
+    return sorted(id for id, admitted in (await session.execute(statement)).all() if admitted)
 
 
 async def mark_canceling(session: AsyncSession, *, id: int) -> Execution | None:

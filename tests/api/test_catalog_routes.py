@@ -76,6 +76,7 @@ async def test_the_openapi_document_describes_every_route(api: httpx.AsyncClient
         ("POST", "/api/v1/packs/register"),
         ("GET", "/api/v1/actions"),
         ("GET", "/api/v1/actions/{ref}"),
+        ("GET", "/api/v1/actions/{ref}/queue-stats"),
         ("GET", "/api/v1/triggers"),
         ("GET", "/api/v1/triggers/{ref}"),
         ("POST", "/api/v1/triggers/{ref}/webhook-secret"),

@@ -245,7 +245,7 @@ async def test_cancelling_an_execution_whose_workflow_never_started(
     # Written as the API would, but its workflow was never started (no reconciler here).
     async with create_session_factory(engine).begin() as session:
         echo = await find_runnable_action(session, "core.echo")
-        row = await request_execution(session, action=echo, parameters={"message": "x"})
+        row = (await request_execution(session, action=echo, parameters={"message": "x"})).execution
 
     response = await api.post(f"/api/v1/executions/{row.id}/cancel")
 

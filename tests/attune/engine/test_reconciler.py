@@ -23,8 +23,8 @@ async def orphan(engine: AsyncEngine, message: str) -> int:
     """An execution row committed as `requested`, as if the API died before starting it."""
     async with create_session_factory(engine).begin() as session:
         action = await find_runnable_action(session, "core.echo")
-        execution = await request_execution(session, action=action, parameters={"message": message})
-        return execution.id
+        pending = await request_execution(session, action=action, parameters={"message": message})
+        return pending.execution.id
 
 
 @pytest.mark.usefixtures("worker")
