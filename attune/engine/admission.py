@@ -50,16 +50,17 @@ async def end_execution(
     id: int,
     status: ExecutionStatus,
     error: str | None = None,
-) -> Ending | None:
+) -> tuple[Ending | None, list[int]]:
     """End an execution from outside its run, give back its slot if it held one, commit.
 
     For endings the run itself could not record: a workflow gone before its run, a cancel
-    that found no workflow. Returns None if the execution had already ended.
+    that found no workflow. Returns the ending (None if it had ended already) and the
+    executions granted the slot it gave back.
     """
     ending, granted = await admission.finish_and_release(session, id=id, status=status, error=error)
     await session.commit()
     await signal_admitted(client, granted)
-    return ending
+    return ending, granted
 
 
 async def grant_free_slots(session: AsyncSession, client: Client, *, action_ref: str) -> list[int]:

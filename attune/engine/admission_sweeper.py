@@ -48,43 +48,49 @@ async def sweep_admissions(
         holders = await admission.list_holders(session, admitted_before=datetime.now(UTC) - grace)
     released: list[int] = []
     resignal: list[int] = []
+    granted: list[int] = []
     for holder in holders:
-        if await _release_if_gone(sessions, starter, holder):
+        freed = await _release_if_gone(sessions, starter, holder)
+        if freed is not None:
             released.append(holder.id)
+            granted += freed
         elif holder.status in RUNNABLE_STATUSES:
             resignal.append(holder.id)
     await signal_admitted(starter.client, resignal)
     async with sessions() as session:
-        granted = await grant_all_waiting(session, starter.client)
+        granted += await grant_all_waiting(session, starter.client)
     return SweepReport(tuple(released), tuple(resignal), tuple(granted))
 
 
 async def _release_if_gone(
     sessions: async_sessionmaker[AsyncSession], starter: WorkflowStarter, holder: Holder
-) -> bool:
-    """Release the holder's slot if its row has ended or its workflow has closed."""
+) -> list[int] | None:
+    """Release the holder's slot if its row has ended or its workflow has closed.
+
+    Returns the executions granted the slot, or None when the holder keeps it.
+    """
     if holder.status in TERMINAL_EXECUTION_STATUSES:
         async with sessions() as session:
             granted = await admission.release(session, id=holder.id)
             await session.commit()
         await signal_admitted(starter.client, granted)
-        return True
+        return granted
     try:
         description = await starter.handle(holder.id).describe()
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             raise
-        return False  # no workflow yet: the reconciler starts it
+        return None  # no workflow yet: the reconciler starts it
     if description.status in (None, WorkflowExecutionStatus.RUNNING):
-        return False
+        return None
     closed = description.status.name.lower()
     logger.warning("execution %d held a slot but its workflow is %s", holder.id, closed)
     async with sessions() as session:
-        await end_execution(
+        _, granted = await end_execution(
             session,
             starter.client,
             id=holder.id,
             status=ExecutionStatus.ABANDONED,
             error=f"its workflow was {closed} in Temporal; its concurrency slot was given back",
         )
-    return True
+    return granted

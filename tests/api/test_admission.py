@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import uuid
 from pathlib import Path
 
 import httpx
@@ -24,6 +25,7 @@ from tests.admission import (
     wait_until_all_ended,
 )
 from tests.executions import wait_for_status
+from tests.pack_folders import register_pack, write_pack
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -164,3 +166,106 @@ async def test_a_full_queue_refuses_the_next_run_with_429(
     assert (stats["queue_length"], stats["active_count"]) == (10, 1)
     for id in ids:
         await api.post(f"/api/v1/executions/{id}/cancel")
+
+
+async def test_cancelled_queued_runs_leave_the_queue_and_never_run(
+    api: httpx.AsyncClient, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    action = await limited_action(api, tmp_path, limit=1, action=SLEEP_ACTION)
+    ids = await request_runs(api, action, 12, parameters={"cmd": "sleep 0.2"}, in_flight=1)
+    chosen = [ids[2], ids[6], ids[11]]  # the middle of the queue, and its tail
+
+    for id in chosen:
+        response = await api.post(f"/api/v1/executions/{id}/cancel")
+        assert response.status_code == 202, response.text
+    runs = await wait_until_all_ended(engine, action, 12, within=60)
+
+    cancelled = [run for run in runs if run.id in chosen]
+    assert [run.status for run in cancelled] == ["cancelled"] * 3
+    assert all(run.admitted_at is None for run in cancelled), "a cancelled run took a slot"
+    assert all(run.started_at is None for run in cancelled), "a cancelled run ran"
+    ran = [run for run in runs if run.id not in chosen]
+    assert [run.status for run in ran] == ["completed"] * 9
+    assert grant_inversions(ran) == 0
+    started = sorted(ran, key=lambda run: run.started_at)  # type: ignore[arg-type, return-value]
+    assert [run.id for run in started] == [run.id for run in ran]
+    stats = await queue_stats(api, action)
+    assert (stats["queue_length"], stats["active_count"], stats["total_completed"]) == (0, 0, 12)
+
+
+async def test_a_raised_limit_applies_to_the_grants_that_follow(
+    api: httpx.AsyncClient, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    action = await limited_action(api, tmp_path, limit=1, action=SLEEP_ACTION)
+    ids = await request_runs(api, action, 4, parameters={"cmd": "sleep 2"}, in_flight=1)
+    await wait_for_status(api, ids[0], {"running"})
+    policy = f"{action.split('.')[0]}.gate"
+
+    response = await api.patch(f"/api/v1/policies/{policy}", json={"concurrency": {"limit": 3}})
+
+    assert response.status_code == 200, response.text
+    # Before the first run's 2 s are up: granted by the change, not by a release.
+    for id in ids[1:3]:
+        await wait_for_status(api, id, {"running"}, within=1.5)
+    stats = await queue_stats(api, action)
+    assert (stats["limit"], stats["active_count"], stats["queue_length"]) == (3, 3, 1)
+    runs = await wait_until_all_ended(engine, action, 4, within=30)
+    assert most_at_once([(run.admitted_at, run.released_at) for run in runs]) == 3
+
+
+async def test_method_cancel_refuses_when_every_slot_is_taken(
+    api: httpx.AsyncClient, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    action = await limited_action(api, tmp_path, limit=1, method="cancel", action=SLEEP_ACTION)
+    [first] = await request_runs(api, action, 1, parameters={"cmd": "sleep 30"})
+    await wait_for_status(api, first, {"running"})
+
+    refused = await api.post(
+        "/api/v1/executions", json={"action": action, "parameters": {"cmd": "true"}}
+    )
+
+    assert refused.status_code == 429, refused.text
+    assert "refuses new ones instead of queueing" in refused.json()["error"]["message"]
+    await api.post(f"/api/v1/executions/{first}/cancel")
+    await wait_for_status(api, first)
+    [second] = await request_runs(api, action, 1, parameters={"cmd": "true"})
+    assert (await wait_for_status(api, second))["status"] == "completed"
+
+
+async def test_a_rule_run_refused_by_a_full_queue_is_recorded_failed(
+    api: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    pack = f"adm{uuid.uuid4().hex[:10]}"
+    folder = write_pack(
+        tmp_path,
+        pack,
+        actions={"work": SLEEP_ACTION},
+        triggers={"hook": {"type": "webhook"}},
+        rules={
+            "go": {
+                "trigger": f"{pack}.hook",
+                "action": {"ref": f"{pack}.work", "parameters": {"cmd": "sleep 30"}},
+            }
+        },
+        policies={
+            "gate": {"action": f"{pack}.work", "concurrency": {"limit": 1, "max_queue_length": 0}}
+        },
+    )
+    await register_pack(api, folder)
+    first = await api.post(f"/api/v1/webhooks/{pack}.hook", json={})
+    [running] = first.json()["execution_ids"]
+    await wait_for_status(api, running, {"running"})
+
+    second = await api.post(f"/api/v1/webhooks/{pack}.hook", json={})
+
+    assert second.status_code == 202, second.text
+    [refused] = second.json()["execution_ids"]
+    execution = (await api.get(f"/api/v1/executions/{refused}")).json()
+    assert execution["status"] == "failed"
+    assert f"the queue of action '{pack}.work' is full" in execution["error"]
+    assert "limit 1, max_queue_length 0" in execution["error"]
+    assert execution["admitted_at"] is None
+    [enforcement] = second.json()["enforcement_ids"]
+    recorded = (await api.get(f"/api/v1/enforcements/{enforcement}")).json()
+    assert recorded["error"] == execution["error"]
+    await api.post(f"/api/v1/executions/{running}/cancel")

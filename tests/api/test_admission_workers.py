@@ -1,0 +1,194 @@
+"""Admission across worker processes, against Temporal-side failures, and rate limits."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from attune.config import Settings
+from attune.engine.admission_sweeper import sweep_admissions
+from attune.engine.reconciler import run_reconciler
+from attune.engine.workflow_starts import WorkflowStarter
+from attune.worker import build_rate_limited_queues, runner_settings_from
+from db.engine import create_session_factory
+from tests.admission import (
+    SLEEP_ACTION,
+    grant_inversions,
+    limited_action,
+    most_at_once,
+    queue_stats,
+    request_runs,
+    runs_of,
+    wait_until_all_ended,
+)
+from tests.conftest import TemporalServer, make_worker
+from tests.executions import wait_for_status
+
+PARENT_PID_ACTION = {"runner_type": "local-shell-cmd", "parameters": {"cmd": {"type": "string"}}}
+
+
+@contextlib.asynccontextmanager
+async def worker_processes(
+    count: int, settings: Settings, temporal: TemporalServer, data_dir: Path
+) -> AsyncIterator[list[int]]:
+    """`count` real `attune worker` processes on this test's task queue; their pids."""
+    environment = {
+        **os.environ,
+        "ATTUNE_DATABASE_URL": str(settings.database_url),
+        "TEMPORAL_ADDRESS": temporal.address,
+        "ATTUNE_TASK_QUEUE": settings.task_queue,
+        "ATTUNE_DATA_DIR": str(data_dir),
+    }
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "attune", "worker", env=environment
+        )
+        for _ in range(count)
+    ]
+    try:
+        yield [process.pid for process in processes]
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            await process.wait()
+
+
+async def test_two_worker_processes_share_the_load_and_the_limit_holds_globally(
+    api: httpx.AsyncClient,
+    engine: AsyncEngine,
+    temporal: TemporalServer,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    action = await limited_action(api, tmp_path, limit=5, action=PARENT_PID_ACTION)
+
+    async with worker_processes(2, settings, temporal, tmp_path / "workers") as pids:
+        # Each run prints the pid of the worker process that spawned its shell.
+        await request_runs(api, action, 1000, parameters={"cmd": "echo $PPID"})
+        runs = await wait_until_all_ended(engine, action, 1000, within=420)
+
+    assert {run.status for run in runs} == {"completed"}
+    ran_on = {int(run.result["stdout"]) for run in runs}
+    assert ran_on == set(pids), "both worker processes ran executions"
+    assert grant_inversions(runs) == 0
+    assert most_at_once([(run.admitted_at, run.released_at) for run in runs]) <= 5
+    assert most_at_once([(run.started_at, run.ended_at) for run in runs]) <= 5
+    stats = await queue_stats(api, action)
+    assert (stats["queue_length"], stats["active_count"]) == (0, 0)
+    assert (stats["total_enqueued"], stats["total_completed"]) == (1000, 1000)
+
+
+async def test_a_holder_terminated_from_temporal_gives_its_slot_back(
+    api: httpx.AsyncClient,
+    engine: AsyncEngine,
+    temporal: TemporalServer,
+    settings: Settings,
+) -> None:
+    action = await limited_action(api, Path(settings.data_dir), limit=1, action=SLEEP_ACTION)
+    starter = WorkflowStarter.from_settings(temporal.client, settings)
+    stop = asyncio.Event()
+    # The worker's own loop, at a test-sized interval (15 s by default).
+    sweeping = asyncio.create_task(
+        run_reconciler(
+            create_session_factory(engine),
+            starter,
+            interval=timedelta(seconds=2),
+            grace=timedelta(seconds=1),
+            stop=stop,
+        )
+    )
+    try:
+        async with make_worker(temporal, engine, settings):
+            holder, waiting = await request_runs(
+                api, action, 2, parameters={"cmd": "sleep 300"}, in_flight=1
+            )
+            await wait_for_status(api, holder, {"running"})
+            terminated_at = time.monotonic()
+
+            await starter.handle(holder).terminate(reason="operator pulled the plug")
+
+            await wait_for_status(api, waiting, {"running"}, within=60)
+            freed_within = time.monotonic() - terminated_at
+            ended = await wait_for_status(api, holder)
+            await api.post(f"/api/v1/executions/{waiting}/cancel")
+            await wait_for_status(api, waiting)
+    finally:
+        stop.set()
+        await sweeping
+
+    assert freed_within < 60
+    assert ended["status"] == "abandoned"
+    assert ended["released_at"] is not None
+    stats = await queue_stats(api, action)
+    assert (stats["queue_length"], stats["active_count"], stats["total_completed"]) == (0, 0, 2)
+
+
+async def test_the_sweeper_frees_the_slot_of_a_holder_terminated_before_it_ran(
+    api: httpx.AsyncClient,
+    engine: AsyncEngine,
+    temporal: TemporalServer,
+    settings: Settings,
+) -> None:
+    """No worker polls, so only the sweeper can notice that the holder's workflow is gone."""
+    action = await limited_action(api, Path(settings.data_dir), limit=1)
+    starter = WorkflowStarter.from_settings(temporal.client, settings)
+    holder, waiting = await request_runs(api, action, 2, in_flight=1)
+    await starter.handle(holder).terminate(reason="test")
+
+    report = await sweep_admissions(
+        create_session_factory(engine), starter, grace=timedelta(seconds=0)
+    )
+
+    assert report.released == (holder,)
+    assert report.granted == (waiting,)
+    runs = {run.id: run for run in await runs_of(engine, action)}
+    assert runs[holder].status == "abandoned"
+    assert (
+        "terminated in Temporal" in (await api.get(f"/api/v1/executions/{holder}")).json()["error"]
+    )
+    assert runs[waiting].admitted_at is not None
+    async with make_worker(temporal, engine, settings):
+        assert (await wait_for_status(api, waiting))["status"] == "completed"
+
+
+async def test_a_rate_limit_of_two_per_second_holds_over_a_ten_second_burst(
+    api: httpx.AsyncClient,
+    engine: AsyncEngine,
+    temporal: TemporalServer,
+    settings: Settings,
+) -> None:
+    action = await limited_action(api, Path(settings.data_dir), rate_limit={"per_second": 2})
+    queues = build_rate_limited_queues(
+        temporal.client,
+        task_queue=settings.task_queue,
+        engine=engine,
+        runner_settings=runner_settings_from(settings),
+    )
+    await queues.refresh()  # the limit is on the server before anything is requested
+    try:
+        async with make_worker(temporal, engine, settings):
+            await request_runs(api, action, 24, in_flight=24)
+            runs = await wait_until_all_ended(engine, action, 24, within=60)
+    finally:
+        await queues.close()
+
+    starts = sorted(run.started_at.timestamp() for run in runs if run.started_at is not None)
+    assert len(starts) == 24
+    # Temporal's token bucket lets a small burst through at once, then exactly 2 a second.
+    burst = 3
+    for window in (2.0, 3.0, 5.0):
+        most = max(sum(1 for t in starts if first <= t < first + window) for first in starts)
+        assert most <= 2 * window + burst, (window, most)
+    span = starts[-1] - starts[burst - 1]
+    assert (len(starts) - burst) / span <= 2.1, span  # the steady rate over ~10 seconds
+    assert span >= 9.5
