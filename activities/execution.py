@@ -17,8 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.execution_types import (
-    AdmissionCheck,
-    CheckAdmissionInput,
     ExecutionOutcome,
     FinishExecutionInput,
     RunExecutionInput,
@@ -148,23 +146,6 @@ class ExecutionActivities:
             error=input.error,
             queued=input.admission_queued,
         )
-
-    @activity.defn(name="attune.check_admission")
-    async def check_admission(self, input: CheckAdmissionInput) -> AdmissionCheck:
-        """Where a waiting execution stands; first grants any slot that is free but unused.
-
-        The grant pass makes this re-check self-healing: a slot whose grant was lost, or
-        one a raised limit freed, goes to the head of the queue now.
-        """
-        async with self._transactions() as session:
-            found = await admission.state(session, id=input.execution_id)
-            granted: list[int] = []
-            if not found.admitted and found.action_id is not None:
-                granted = await admission.grant(session, action_id=found.action_id)
-                await session.commit()
-        await signal_admitted(activity.client(), granted)
-        admitted = found.admitted or input.execution_id in granted
-        return AdmissionCheck(admitted, found.ahead, found.status.value, found.limit)
 
     async def _claim(
         self, execution_id: int, workflow_id: str, scheduled_at: datetime

@@ -53,21 +53,6 @@ class FinishExecutionInput:
 
 
 @dataclass
-class CheckAdmissionInput:
-    execution_id: int
-
-
-@dataclass
-class AdmissionCheck:
-    """Where a waiting execution stands, as the workflow's periodic re-check finds it."""
-
-    admitted: bool
-    ahead: int
-    status: str
-    limit: int | None = None
-
-
-@dataclass
 class ExecutionOutcome:
     """How the execution ended, as recorded in its row."""
 

@@ -57,12 +57,12 @@ def build_worker(
             diagnostics.ping_database,
             executions.run_execution,
             executions.finish_execution,
-            executions.check_admission,
         ],
         max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
         default_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
-        # Rate-limited runs must go through their paced queue, never straight to this worker.
-        disable_eager_activity_execution=True,
+        # Eager activity execution stays on here: Temporal only runs an activity eagerly on
+        # the workflow's own task queue, so rate-limited runs (on their action's queue)
+        # always go through the server's paced dispatch.
     )
 
 

@@ -3,8 +3,10 @@
 (a) bare: N workflows of one no-op activity, started from here, run by a worker process.
 (b) Attune: N events posted to the API (its own process) through one rule to `core.noop`,
     run by an `attune worker` process, until every execution is completed.
-Both share one Temporal dev server and run one after the other. Latency is from the
-start call (a) or the event's creation (b) to completion.
+(c) FIFO admission (`bench.fifo`): for each COUNTxLIMIT in BENCH_FIFO (default
+    1000x5,10000x10), COUNT manual runs of a no-op action limited to LIMIT at once.
+All share one Temporal dev server and run one after the other. Latency is from the
+start call (a) or the event's creation (b) or the row's creation (c) to completion.
 
     python -m bench.e2e [N]     (N defaults to 500; BENCH_SUBMITTERS sets the parallel senders)
 """
@@ -33,12 +35,21 @@ from attune.launcher import Child, spawn, stop_children, wait_for_api
 from attune.temporal_setup import register_search_attributes
 from bench.bare import BareWorkflow
 from bench.cpu import cpu_by_kind, cpu_spent
+from bench.fifo import FifoFigures, report, run_fifo
 from bench.stats import RunFigures
 from db.engine import create_engine
 from tests.conftest import free_port
 from tests.pack_folders import write_pack
 
 SUBMITTERS = int(os.environ.get("BENCH_SUBMITTERS", "32"))
+FIFO_PHASES = [
+    (int(count), int(limit))
+    for count, limit in (
+        phase.split("x")
+        for phase in os.environ.get("BENCH_FIFO", "1000x5,10000x10").split(",")
+        if phase
+    )
+]
 COMPLETION_TIMEOUT = 600.0
 
 
@@ -88,7 +99,9 @@ async def run_bare(client: Client, address: str, count: int) -> RunFigures:
     return RunFigures("bare Temporal", count, elapsed, latencies)
 
 
-async def run_attune(settings: Settings, workdir: Path, count: int) -> RunFigures:
+async def run_attune(
+    settings: Settings, workdir: Path, count: int
+) -> tuple[RunFigures, list[tuple[int, int, FifoFigures]]]:
     environment = {
         **os.environ,
         "ATTUNE_DATA_DIR": str(settings.data_dir),
@@ -133,10 +146,26 @@ async def run_attune(settings: Settings, workdir: Path, count: int) -> RunFigure
             await wait_until_completed(str(settings.database_url), execution_ids)
             elapsed = time.perf_counter() - began
             print(cpu_spent(before, cpu_by_kind()), flush=True)
-        latencies = await event_to_completed(str(settings.database_url), execution_ids)
+            latencies = await event_to_completed(str(settings.database_url), execution_ids)
+            print(RunFigures("Attune end to end", count, elapsed, latencies).line(), flush=True)
+            fifo = []
+            for fifo_count, limit in FIFO_PHASES:
+                before = cpu_by_kind()
+                figures = await run_fifo(
+                    api,
+                    str(settings.database_url),
+                    workdir,
+                    children[1].process.pid,
+                    count=fifo_count,
+                    limit=limit,
+                    send=in_parallel,
+                )
+                print(figures.run.line(), flush=True)
+                print(cpu_spent(before, cpu_by_kind()), flush=True)
+                fifo.append((fifo_count, limit, figures))
     finally:
         await stop_children(children)
-    return RunFigures("Attune end to end", count, elapsed, latencies)
+    return RunFigures("Attune end to end", count, elapsed, latencies), fifo
 
 
 async def wait_until_completed(database_url: str, ids: list[int]) -> None:
@@ -204,9 +233,10 @@ async def main(count: int) -> None:
                 print(f"N={count}, {SUBMITTERS} parallel senders, one dev server", flush=True)
                 bare = await run_bare(temporal.client, address, count)
                 print(bare.line(), flush=True)
-                attune = await run_attune(settings, workdir, count)
-                print(attune.line(), flush=True)
+                attune, fifo = await run_attune(settings, workdir, count)
                 print(f"e2e_vs_bare_ratio={attune.throughput / bare.throughput:.3f}")
+                for fifo_count, limit, figures in fifo:
+                    print(report(figures, bare.throughput, fifo_count, limit), flush=True)
             finally:
                 await temporal.shutdown()
         finally:

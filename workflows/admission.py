@@ -1,31 +1,26 @@
 """Waiting in a workflow for an admission slot (FIFO concurrency policies).
 
 The slot is granted in PostgreSQL (`db.repositories.admission`) by whoever frees one,
-who then signals `attune.admitted`. The wait also re-checks on a timer, so a lost signal
-delays the execution but never strands it; the re-check is spaced by how many wait ahead,
-so ten thousand waiting executions do not poll the database all the time.
+who then signals `attune.admitted`. The workflow itself sets no timer: the periodic
+re-check is the sweeper every worker runs (`attune.engine.admission_sweeper`), which
+re-signals grants that have not started running and grants slots left free. So a lost
+signal delays an execution by at most one sweep, and ten thousand waiting executions
+cost Temporal no timers at all.
 
-While it waits, the Web UI shows `AttuneStatus = queued` and, in the workflow's current
-details, its place in the queue.
+While it waits, the Web UI shows `AttuneStatus = queued` (set when the workflow starts)
+and, in the workflow's current details, its place in the queue.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
-
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.execution_types import AdmissionCheck, ExecutionInput, ExecutionOutcome
-    from db.models.enums import TERMINAL_EXECUTION_STATUSES
-    from workflows import search_attributes
+    from activities.execution_types import ExecutionInput
 
 ADMITTED_SIGNAL = "attune.admitted"
-MIN_RECHECK = timedelta(seconds=30)
-MAX_RECHECK = timedelta(minutes=10)
-# A guess at how long each execution ahead takes, only to space the re-checks.
-RECHECK_PER_EXECUTION_AHEAD = timedelta(seconds=1)
+# `AttuneStatus` while waiting: not an execution status, only what the Web UI shows.
+QUEUED_STATUS = "queued"
 
 
 class Admission:
@@ -37,39 +32,11 @@ class Admission:
     def grant(self) -> None:
         self._granted = True
 
-    async def wait(
-        self,
-        input: ExecutionInput,
-        check: Callable[[int], Awaitable[AdmissionCheck]],
-    ) -> ExecutionOutcome | None:
-        """Return once a slot is granted; or the outcome, if the execution ended meanwhile."""
-        workflow.upsert_search_attributes([search_attributes.STATUS.value_set("queued")])
-        _describe(input, input.waiting_ahead)
-        wait = recheck_after(input.waiting_ahead)
-        while not self._granted:
-            try:
-                await workflow.wait_condition(
-                    lambda: self._granted, timeout=wait, timeout_summary="re-check admission"
-                )
-            except TimeoutError:
-                found = await check(input.execution_id)
-                if found.admitted:
-                    break
-                if found.status in TERMINAL_EXECUTION_STATUSES:
-                    return ExecutionOutcome(input.execution_id, found.status)
-                _describe(input, found.ahead)
-                wait = recheck_after(found.ahead)
+    async def wait(self, input: ExecutionInput) -> None:
+        """Return once the execution's slot has been granted."""
+        workflow.set_current_details(
+            f"Waiting for admission to {input.action_ref}: {input.waiting_ahead} waiting "
+            f"ahead when it was requested (queue position {input.queue_position})."
+        )
+        await workflow.wait_condition(lambda: self._granted)
         workflow.set_current_details(f"Admitted to {input.action_ref}.")
-        return None
-
-
-def recheck_after(ahead: int) -> timedelta:
-    """How long to wait for the signal before asking the database directly."""
-    return min(MAX_RECHECK, max(MIN_RECHECK, RECHECK_PER_EXECUTION_AHEAD * ahead))
-
-
-def _describe(input: ExecutionInput, ahead: int) -> None:
-    workflow.set_current_details(
-        f"Waiting for admission to {input.action_ref}: {ahead} waiting ahead "
-        f"(queue position {input.queue_position}, as of {workflow.now():%H:%M:%S} UTC)."
-    )

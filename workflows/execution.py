@@ -23,8 +23,6 @@ from temporalio.workflow import ActivityCancellationType
 with workflow.unsafe.imports_passed_through():
     from activities.execution import CANCELLED_BY_REQUEST, NOT_RETRIED, ExecutionActivities
     from activities.execution_types import (
-        AdmissionCheck,
-        CheckAdmissionInput,
         ExecutionInput,
         ExecutionOutcome,
         FinishExecutionInput,
@@ -59,9 +57,7 @@ class ExecutionWorkflow:
         queued = input.admission_queued
         try:
             if not input.admitted:
-                ended = await self._admission.wait(input, self._check_admission)
-                if ended is not None:
-                    return ended
+                await self._admission.wait(input)
             self._show_status("running")
             outcome = await workflow.execute_activity_method(
                 ExecutionActivities.run_execution,
@@ -85,13 +81,6 @@ class ExecutionWorkflow:
             outcome = await self._finish(input, "abandoned", _lost_run(error))
         self._show_status(outcome.status)
         return outcome
-
-    async def _check_admission(self, execution_id: int) -> AdmissionCheck:
-        return await workflow.execute_activity_method(
-            ExecutionActivities.check_admission,
-            CheckAdmissionInput(execution_id),
-            start_to_close_timeout=BOOKKEEPING_TIMEOUT,
-        )
 
     async def _finish(self, input: ExecutionInput, status: str, error: str) -> ExecutionOutcome:
         """Record an ending the run activity could not record itself (first ending wins)."""

@@ -25,6 +25,7 @@ from db.models import Execution, ExecutionStatus
 from db.repositories import execution as executions
 from db.repositories.admission import Ticket
 from workflows import search_attributes
+from workflows.admission import QUEUED_STATUS
 from workflows.execution import ExecutionWorkflow, workflow_id_for
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,9 @@ class WorkflowStarter:
                 task_queue=self.task_queue,
                 # Never a second workflow for one row, even after the first has closed.
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=execution_search_attributes(execution),
+                search_attributes=execution_search_attributes(
+                    execution, queued=pending.waits_for_admission
+                ),
                 static_summary=_summary(execution),
             )
         except WorkflowAlreadyStartedError:
@@ -140,14 +143,20 @@ class WorkflowStarter:
         )
 
 
-def execution_search_attributes(execution: Execution) -> TypedSearchAttributes:
-    """What operators filter on in the Web UI; never anything secret."""
+def execution_search_attributes(
+    execution: Execution, *, queued: bool = False
+) -> TypedSearchAttributes:
+    """What operators filter on in the Web UI; never anything secret.
+
+    `queued`: it starts waiting for an admission slot, which the status shows as `queued`.
+    """
+    # The workflow exists from this call on: that is what `scheduled` means.
+    status = QUEUED_STATUS if queued else ExecutionStatus.SCHEDULED.value
     pairs: list[SearchAttributePair[int] | SearchAttributePair[str]] = [
         SearchAttributePair(search_attributes.EXECUTION_ID, execution.id),
         SearchAttributePair(search_attributes.ACTION, execution.action_ref),
         SearchAttributePair(search_attributes.PACK, execution.action_ref.split(".", 1)[0]),
-        # The workflow exists from this call on: that is what `scheduled` means.
-        SearchAttributePair(search_attributes.STATUS, ExecutionStatus.SCHEDULED.value),
+        SearchAttributePair(search_attributes.STATUS, status),
     ]
     if execution.rule_ref is not None:
         pairs.append(SearchAttributePair(search_attributes.RULE, execution.rule_ref))

@@ -45,17 +45,6 @@ class Ticket:
     ahead: int
 
 
-@dataclass(frozen=True)
-class AdmissionState:
-    """An execution's place in admission, as the waiting workflow re-checks it."""
-
-    admitted: bool
-    ahead: int
-    status: ExecutionStatus
-    limit: int | None
-    action_id: int | None
-
-
 def _waiting(action_id: Any) -> ColumnElement[bool]:
     return and_(
         Execution.action_id == action_id,
@@ -172,29 +161,6 @@ async def release(session: AsyncSession, *, id: int) -> list[int]:
     stats, action_ref = locked
     await _release(session, stats, id)
     return await _grant(session, stats, action_ref)
-
-
-async def state(session: AsyncSession, *, id: int) -> AdmissionState:
-    """Whether the execution holds a slot, and how many wait ahead of it."""
-    execution = await executions.repository.get(session, id=id)
-    if execution.action_id is None or execution.queue_position is None:
-        # Not queued, or its action was deleted: nothing to wait for (the run reports it).
-        return AdmissionState(True, 0, execution.status, None, execution.action_id)
-    ahead = await session.scalar(
-        select(func.count())
-        .select_from(Execution)
-        .where(_waiting(execution.action_id), Execution.queue_position < execution.queue_position)
-    )
-    stats = await session.scalar(
-        select(QueueStats).where(QueueStats.action_id == execution.action_id)
-    )
-    return AdmissionState(
-        admitted=execution.admitted_at is not None,
-        ahead=ahead or 0,
-        status=execution.status,
-        limit=stats.max_concurrent if stats is not None else None,
-        action_id=execution.action_id,
-    )
 
 
 async def _lock_for(

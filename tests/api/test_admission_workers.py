@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from attune.config import Settings
@@ -20,6 +21,8 @@ from attune.engine.reconciler import run_reconciler
 from attune.engine.workflow_starts import WorkflowStarter
 from attune.worker import build_rate_limited_queues, runner_settings_from
 from db.engine import create_session_factory
+from db.models import Execution, Policy
+from db.repositories import admission
 from tests.admission import (
     SLEEP_ACTION,
     grant_inversions,
@@ -192,3 +195,41 @@ async def test_a_rate_limit_of_two_per_second_holds_over_a_ten_second_burst(
     span = starts[-1] - starts[burst - 1]
     assert (len(starts) - burst) / span <= 2.1, span  # the steady rate over ~10 seconds
     assert span >= 9.5
+
+
+async def test_a_grant_whose_signal_was_lost_is_signalled_again_by_the_sweep(
+    api: httpx.AsyncClient,
+    engine: AsyncEngine,
+    temporal: TemporalServer,
+    settings: Settings,
+) -> None:
+    action = await limited_action(api, Path(settings.data_dir), limit=1, action=SLEEP_ACTION)
+    starter = WorkflowStarter.from_settings(temporal.client, settings)
+    async with make_worker(temporal, engine, settings):
+        holder, waiting = await request_runs(
+            api, action, 2, parameters={"cmd": "sleep 300"}, in_flight=1
+        )
+        await wait_for_status(api, holder, {"running"})
+        async with create_session_factory(engine)() as session:
+            # Raise the limit and grant behind everyone's back: no signal is sent.
+            await session.execute(
+                update(Policy).where(Policy.action_ref == action).values(concurrency_limit=2)
+            )
+            action_id = await session.scalar(
+                select(Execution.action_id).where(Execution.id == holder)
+            )
+            assert action_id is not None
+            assert await admission.grant(session, action_id=action_id) == [waiting]
+            await session.commit()
+        await asyncio.sleep(1)
+        assert (await api.get(f"/api/v1/executions/{waiting}")).json()["status"] == "scheduled"
+
+        report = await sweep_admissions(
+            create_session_factory(engine), starter, grace=timedelta(seconds=0)
+        )
+
+        assert report.resignalled == (waiting,)
+        await wait_for_status(api, waiting, {"running"}, within=10)
+        for id in (holder, waiting):
+            await api.post(f"/api/v1/executions/{id}/cancel")
+            await wait_for_status(api, id)
