@@ -187,8 +187,9 @@ async def test_a_rate_limit_of_two_per_second_holds_over_a_ten_second_burst(
 
     starts = sorted(run.started_at.timestamp() for run in runs if run.started_at is not None)
     assert len(starts) == 24
-    # Temporal's token bucket lets a small burst through at once, then exactly 2 a second.
-    burst = 3
+    # Temporal's token bucket lets a small burst through at once (4 measured), then exactly
+    # 2 a second: 0.0, 0.03, 0.05, 0.21, 0.71, 1.21, ... 10.21 s for 24 runs.
+    burst = 4
     for window in (2.0, 3.0, 5.0):
         most = max(sum(1 for t in starts if first <= t < first + window) for first in starts)
         assert most <= 2 * window + burst, (window, most)
