@@ -34,7 +34,7 @@ async def create_execution(
     )
     await session.commit()
     await services.starter.start_and_record(
-        session, [PendingStart(execution, action.timeout_seconds)]
+        session, [PendingStart(execution, action.timeout_seconds, action.runner_type)]
     )
     current = await executions.repository.get(session, id=execution.id)
     return (await _reads(session, services, [current]))[0]

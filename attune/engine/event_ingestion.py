@@ -119,7 +119,9 @@ async def _enforce(
             execution = await request_execution(
                 session, action=action, parameters=parameters, **origin
             )
-            ingested.to_start.append(PendingStart(execution, action.timeout_seconds))
+            ingested.to_start.append(
+                PendingStart(execution, action.timeout_seconds, action.runner_type)
+            )
         except errors.ValidationError as failure:
             error = failure.message
             enforcement.error = error

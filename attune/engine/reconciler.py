@@ -38,15 +38,16 @@ async def reconcile_orphans(
             session, created_before=datetime.now(UTC) - grace, limit=BATCH
         )
         action_ids = {row.action_id for row in orphans if row.action_id is not None}
-        timeouts = {
-            action.id: action.timeout_seconds
-            for action in await actions.repository.list(
-                session, where=[Action.id.in_(action_ids)], limit=BATCH
-            )
-        }
+        found = await actions.repository.list(
+            session, where=[Action.id.in_(action_ids)], limit=BATCH
+        )
+        timeouts = {action.id: action.timeout_seconds for action in found}
+        runner_types = {action.id: action.runner_type for action in found}
     started = 0
     for execution in orphans:
-        if await starter.start(PendingStart(execution, timeouts.get(execution.action_id or 0))):
+        action_id = execution.action_id or 0
+        pending = PendingStart(execution, timeouts.get(action_id), runner_types.get(action_id))
+        if await starter.start(pending):
             started += 1
             logger.info("reconciler started the workflow of execution %d", execution.id)
         else:

@@ -29,10 +29,11 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PendingStart:
-    """An execution whose workflow is to be started, with its action's timeout."""
+    """An execution whose workflow is to be started, with its action's timeout and runner."""
 
     execution: Execution
     timeout_seconds: float | None
+    runner_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class WorkflowStarter:
                     action_ref=execution.action_ref,
                     timeout_seconds=pending.timeout_seconds,
                     heartbeat_timeout_seconds=self.heartbeat_timeout_seconds,
+                    runner_type=pending.runner_type,
                 ),
                 id=workflow_id_for(execution.id),
                 task_queue=self.task_queue,
