@@ -26,6 +26,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import search_attributes
 
+from workflows.inquirer import INQUIRER, run_inquirer
+
 # Temporal's own limit on the run activity when the action has no timeout of its own.
 NO_TIMEOUT_BACKSTOP = timedelta(days=7)
 # Time the activity has beyond the action's timeout to kill it and record the ending.
@@ -42,6 +44,8 @@ def workflow_id_for(execution_id: int) -> str:
 class ExecutionWorkflow:
     @workflow.run
     async def run(self, input: ExecutionInput) -> ExecutionOutcome:
+        if input.runner_type == INQUIRER:
+            return await run_inquirer(input)  # no action runs: the workflow waits for a person
         self._show_status("running")
         try:
             outcome = await workflow.execute_activity_method(

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.inquiries import WaitingInquiry
+
 
 class _Read(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -67,6 +69,10 @@ class ExecutionRead(_Read):
     executor_id: int | None
     workflow_id: str | None
     web_ui_url: str | None = Field(default=None, description="The workflow in the Temporal Web UI.")
+    waiting_inquiry: WaitingInquiry | None = Field(
+        default=None,
+        description="While the execution waits for an answer: the inquiry, since and until when.",
+    )
     created: datetime
     scheduled_at: datetime | None
     started_at: datetime | None

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from activities.runners.types import RUNNER_TYPES
+from activities.runners.types import RUNNER_TYPES, WORKFLOW_RUNNER_TYPES
 
-KNOWN_RUNNER_TYPES = RUNNER_TYPES
+KNOWN_RUNNER_TYPES = RUNNER_TYPES | WORKFLOW_RUNNER_TYPES
 """Runner types an action may name: exactly those a worker can run."""
 
 SCRIPT_RUNNER_TYPES = frozenset({"local-shell-script", "python-script"})
