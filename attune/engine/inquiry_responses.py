@@ -9,6 +9,7 @@ workflow that has closed is a 409 too, naming the inquiry's status.
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -26,6 +27,8 @@ from attune.inquiries import InquiryAnswer, InquiryAnswered, Refusal, update_nam
 from db.models import Inquiry, InquiryStatus
 from db.repositories import execution as executions
 from db.repositories import inquiry as inquiries
+
+logger = logging.getLogger(__name__)
 
 # How long an answer may wait for a worker to take it before the caller is told so.
 ANSWER_DEADLINE = timedelta(seconds=30)
@@ -80,6 +83,9 @@ async def respond_to_inquiry(
             await session.rollback()
             if not pending:
                 raise await _closed(session, inquiry_id) from None
+            logger.debug(
+                "inquiry %d: its workflow is not taking answers yet (%s)", inquiry_id, failed.cause
+            )
         except WorkflowUpdateRPCTimeoutOrCancelledError:
             raise _no_worker(inquiry_id) from None
         except RPCError as error:
