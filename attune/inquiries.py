@@ -31,6 +31,19 @@ class Refusal(StrEnum):
     CLOSED = "InquiryClosed"  # HTTP 409: answered, timed out or cancelled already
 
 
+CLOSED_BECAUSE = {
+    "responded": "it has been answered",
+    "timeout": "it has expired",
+    "cancelled": "it was cancelled",
+}
+
+
+def closed_message(inquiry_id: int, status: str) -> str:
+    """Why an inquiry takes no more answers, in the words of its status."""
+    why = CLOSED_BECAUSE.get(status, f"it is {status}")
+    return f"inquiry {inquiry_id} takes no more answers: {why}"
+
+
 @dataclass
 class InquiryAnswer:
     """The argument of the answering Update: the answer and who gives it.

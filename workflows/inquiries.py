@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         InquiryAnswer,
         InquiryAnswered,
         Refusal,
+        closed_message,
         may_answer,
         response_problems,
         update_name,
@@ -45,15 +46,8 @@ with workflow.unsafe.imports_passed_through():
 BOOKKEEPING_TIMEOUT = timedelta(seconds=30)
 
 PENDING = "pending"
-RESPONDED = "responded"
 TIMEOUT = "timeout"
 CANCELLED = "cancelled"
-
-_CLOSED_BECAUSE = {
-    RESPONDED: "it has been answered",
-    TIMEOUT: "it has expired",
-    CANCELLED: "it was cancelled",
-}
 
 
 @dataclass
@@ -70,6 +64,7 @@ class _Inquiry:
     def __init__(self, opened: OpenedInquiry) -> None:
         self.opened = opened
         self.id = opened.inquiry_id
+        self.until = datetime.fromisoformat(opened.timeout_at)
         self.status = PENDING
         # An accepted answer is being written; no other answer may be accepted meanwhile.
         self.answering = False
@@ -79,14 +74,18 @@ class _Inquiry:
 
     def validate(self, answer: InquiryAnswer) -> None:
         """Refuse an answer that must not be recorded; runs before anything is written."""
+        if self.status == PENDING and self.closing is None and workflow.now() >= self.until:
+            # Past the deadline, even if the timer has not fired yet in this activation (a
+            # worker that was down sees the answer and the timer together).
+            raise _refusal(
+                Refusal.CLOSED, closed_message(self.id, TIMEOUT), {"id": self.id, "status": TIMEOUT}
+            )
         if self.status != PENDING or self.answering or self.closing is not None:
             status = self.closing if self.status == PENDING and self.closing else self.status
-            why = _CLOSED_BECAUSE.get(status, "another answer is being recorded")
-            raise _refusal(
-                Refusal.CLOSED,
-                f"inquiry {self.id} takes no more answers: {why}",
-                {"id": self.id, "status": status},
-            )
+            message = closed_message(self.id, status)
+            if self.answering:
+                message = f"inquiry {self.id} takes no more answers: another is being recorded"
+            raise _refusal(Refusal.CLOSED, message, {"id": self.id, "status": status})
         assignees = self.opened.assignees
         if not may_answer(assignees, answer.responder):
             raise _refusal(
@@ -120,7 +119,7 @@ class _Inquiry:
             # Only this workflow ends its inquiry, so this means the row was changed by hand.
             raise _refusal(
                 Refusal.CLOSED,
-                f"inquiry {self.id} takes no more answers: it is {state.status}",
+                closed_message(self.id, state.status),
                 {"id": self.id, "status": state.status},
             )
         return InquiryAnswered(self.id, state.status, answer.responder)
@@ -146,7 +145,7 @@ async def ask(opened: OpenedInquiry) -> InquiryEnding:
     workflow.set_update_handler(
         update_name(inquiry.id), inquiry.respond, validator=inquiry.validate
     )
-    until = datetime.fromisoformat(opened.timeout_at)
+    until = inquiry.until
     # The Web UI shows the current details on the workflow, and the timer's summary in
     # its history: both name the inquiry an operator would answer.
     workflow.set_current_details(

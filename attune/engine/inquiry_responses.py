@@ -23,7 +23,13 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from attune import errors
-from attune.inquiries import InquiryAnswer, InquiryAnswered, Refusal, update_name
+from attune.inquiries import (
+    InquiryAnswer,
+    InquiryAnswered,
+    Refusal,
+    closed_message,
+    update_name,
+)
 from db.models import Inquiry, InquiryStatus
 from db.repositories import execution as executions
 from db.repositories import inquiry as inquiries
@@ -116,11 +122,12 @@ async def _closed(
     inquiry = await inquiries.repository.get(session, id=inquiry_id)
     status = inquiry.status.value
     await session.rollback()
-    why = otherwise if status == InquiryStatus.PENDING else f"it is {status}"
-    return errors.Conflict(
-        f"inquiry {inquiry_id} takes no more answers: {why}",
-        details={"id": inquiry_id, "status": status},
+    message = (
+        f"inquiry {inquiry_id} takes no more answers: {otherwise}"
+        if status == InquiryStatus.PENDING
+        else closed_message(inquiry_id, status)
     )
+    return errors.Conflict(message, details={"id": inquiry_id, "status": status})
 
 
 def _no_worker(inquiry_id: int) -> errors.ServiceUnavailable:

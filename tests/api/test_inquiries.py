@@ -179,7 +179,7 @@ async def test_a_second_answer_is_a_409_and_changes_nothing(
 
     assert second.status_code == 409, second.text
     assert second.json()["error"]["details"]["status"] == "responded"
-    assert "responded" in second.json()["error"]["message"]
+    assert "has been answered" in second.json()["error"]["message"]
     assert await inquiry_and_execution(api, inquiry["id"], execution_id) == before
     assert before[0]["responder"] == alice.login
     assert before[1]["result"]["response"] == {"approve": True}
