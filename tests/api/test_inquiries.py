@@ -7,6 +7,7 @@ and on the workflow's history, which must hold no accepted Update for a refused 
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,8 +20,17 @@ from temporalio.worker import Worker
 
 from attune.config import Settings
 from tests.conftest import TemporalServer, make_worker
+from tests.db.factories import unique
 from tests.executions import wait_for_status
-from tests.inquiries import Person, accepted_updates, inquiry_and_execution, person, start_ask
+from tests.inquiries import (
+    Person,
+    accepted_updates,
+    inquiry_and_execution,
+    person,
+    start_ask,
+    wait_for_inquiry,
+)
+from tests.pack_folders import register_pack, write_pack
 
 
 @pytest.fixture
@@ -346,3 +356,42 @@ async def test_bad_ask_parameters_fail_the_execution_naming_them(
     assert f"{field}:" in execution["error"]
     listed = await api.get("/api/v1/inquiries", params={"execution": execution["id"]})
     assert listed.json()["items"] == []
+
+
+@pytest.mark.usefixtures("worker")
+async def test_a_rule_can_ask_with_a_prompt_rendered_from_the_event(
+    api: httpx.AsyncClient, alice: Person, tmp_path: Path
+) -> None:
+    ref = unique("pk")
+    rule = {
+        "trigger": f"{ref}.deploy_failed",
+        "action": {
+            "ref": "core.ask",
+            "parameters": {
+                "prompt": "Roll back {{ trigger.service }}?",
+                "assignees": [alice.login],
+                "ttl": 300,
+            },
+        },
+    }
+    folder = write_pack(
+        tmp_path,
+        ref,
+        triggers={"deploy_failed": {"type": "webhook"}},
+        rules={"ask_to_roll_back": rule},
+    )
+    await register_pack(api, folder)
+
+    caused = await api.post(f"/api/v1/webhooks/{ref}.deploy_failed", json={"service": "checkout"})
+
+    assert caused.status_code == 202, caused.text
+    (execution_id,) = caused.json()["execution_ids"]
+    inquiry = await wait_for_inquiry(api, execution_id)
+    assert inquiry["prompt"] == "Roll back checkout?"
+    answered = await alice.api.post(
+        f"/api/v1/inquiries/{inquiry['id']}/respond", json={"response": {"roll_back": True}}
+    )
+    assert answered.status_code == 200, answered.text
+    execution = await wait_for_status(api, execution_id)
+    assert execution["rule_ref"] == f"{ref}.ask_to_roll_back"
+    assert execution["result"]["response"] == {"roll_back": True}
