@@ -25,6 +25,7 @@ from tests.executions import wait_for_status
 from tests.inquiries import (
     Person,
     accepted_updates,
+    assert_replays,
     inquiry_and_execution,
     person,
     start_ask,
@@ -83,6 +84,7 @@ async def test_an_answer_resumes_the_execution_which_completes_with_it(
     handle = workflow_of(temporal, execution_id)
     assert (await handle.result())["status"] == "completed"
     assert await accepted_updates(handle) == [f"attune.respond_inquiry.{inquiry['id']}"]
+    await assert_replays(handle)
 
 
 async def labels_of_the_wait(handle: WorkflowHandle[Any, Any]) -> tuple[str, list[str]]:
@@ -218,6 +220,7 @@ async def test_an_unanswered_inquiry_times_out_and_refuses_a_late_answer(
     handle = workflow_of(temporal, execution_id)
     assert (await handle.result())["status"] == "timeout"
     assert await accepted_updates(handle) == []
+    await assert_replays(handle)
 
 
 @pytest.mark.usefixtures("worker")
@@ -236,6 +239,7 @@ async def test_cancelling_a_waiting_execution_cancels_its_inquiry(
     assert cancelled["status"] == "cancelled"
     handle = workflow_of(temporal, execution_id)
     assert (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
+    await assert_replays(handle)
     late = await alice.api.post(
         f"/api/v1/inquiries/{inquiry['id']}/respond", json={"response": {"approve": True}}
     )
