@@ -9,14 +9,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import ActivityEnvironment
 
-from activities.inquiries import DEFAULT_TTL_SECONDS, InquiryActivities, read_ask_parameters
+from activities.inquiries import InquiryActivities
 from activities.inquiry_types import (
     CloseInquiryInput,
     FinishAskInput,
     OpenInquiryInput,
     RecordResponseInput,
 )
-from attune import errors
 from attune.engine.execution_requests import find_runnable_action, request_execution
 from db.engine import create_session_factory
 from db.repositories import execution as executions
@@ -123,27 +122,3 @@ async def test_finishing_a_cancelled_ask_cancels_its_pending_inquiry(
     async with create_session_factory(engine)() as session:
         row = await inquiries.repository.get(session, id=opened.inquiry.inquiry_id)
     assert row.status == "cancelled"
-
-
-def test_ask_parameters_have_defaults() -> None:
-    asked = read_ask_parameters({"prompt": "Go?"})
-
-    assert (asked.prompt, asked.schema, asked.assignees) == ("Go?", {}, [])
-    assert asked.ttl == DEFAULT_TTL_SECONDS
-
-
-def test_every_bad_ask_parameter_is_named() -> None:
-    with pytest.raises(errors.ValidationError) as raised:
-        read_ask_parameters(
-            {
-                "prompt": " ",
-                "schema": {"properties": {"a": {"$ref": "#/nowhere"}}},
-                "assignees": "alice",
-                "ttl": True,
-            }
-        )
-
-    named = [problem["field"] for problem in raised.value.details["errors"]]
-    assert named == ["prompt", "schema", "assignees", "ttl"]
-    assert raised.value.details["field"] == "prompt"
-    assert "does not resolve" in raised.value.message
