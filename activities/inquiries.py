@@ -127,19 +127,24 @@ class InquiryActivities:
         """End an `inquirer` execution as its inquiry ended (first ending wins):
         `completed` with the answer as its result, `timeout`, or `cancelled`."""
         async with self._sessions.begin() as session:
-            status: ExecutionStatus = ExecutionStatus.CANCELLED
-            result: Any = None
-            error: str | None = CANCELLED_BY_REQUEST
             if input.cancelled or input.inquiry_id is None:
+                # The execution first: that UPDATE waits for an `open_inquiry` still
+                # committing (it holds the row), so the next statement sees its inquiry.
+                await executions.finish(
+                    session,
+                    id=input.execution_id,
+                    status=ExecutionStatus.CANCELLED,
+                    error=CANCELLED_BY_REQUEST,
+                )
                 await inquiries.cancel_pending_of_execution(
                     session, execution_id=input.execution_id
                 )
             else:
                 inquiry = await inquiries.repository.get(session, id=input.inquiry_id)
                 status, result, error = _ending(inquiry)
-            await executions.finish(
-                session, id=input.execution_id, status=status, result=result, error=error
-            )
+                await executions.finish(
+                    session, id=input.execution_id, status=status, result=result, error=error
+                )
             execution = await executions.repository.get(session, id=input.execution_id)
             return ExecutionOutcome(input.execution_id, execution.status.value, execution.error)
 
