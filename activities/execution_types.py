@@ -19,6 +19,8 @@ class ExecutionInput:
     timeout_seconds: float | None = None
     # How long a silent worker may go before Temporal declares the run lost.
     heartbeat_timeout_seconds: float = 30.0
+    # The action's runner: the workflow carries out some itself (`inquirer`) instead of
+    # handing them to the run activity. None in histories written before it was passed.
     runner_type: str | None = None
     # FIFO admission: the place in the action's queue (None when the action has no
     # concurrency limit), whether a slot was granted as the row was written, and how many

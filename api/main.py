@@ -16,6 +16,7 @@ from api.routers import (
     events,
     executions,
     health,
+    inquiries,
     packs,
     policies,
     rules,
@@ -68,4 +69,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     authenticated = [Depends(current_identity)]
     for resource in (packs, actions, triggers, rules, policies, events, enforcements, executions):
         app.include_router(resource.router, prefix=API_PREFIX, dependencies=authenticated)
+    app.include_router(inquiries.router, prefix=API_PREFIX, dependencies=authenticated)
     return app

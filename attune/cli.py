@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlencode
 
 import typer
 import uvicorn
@@ -28,6 +29,10 @@ from attune.logs import configure_logging
 app = typer.Typer(help="Attune: event-driven automation on Temporal.", no_args_is_help=True)
 pack_app = typer.Typer(help="Install and update packs.", no_args_is_help=True)
 app.add_typer(pack_app, name="pack")
+inquiry_app = typer.Typer(
+    help="List and answer inquiries: executions waiting for a person.", no_args_is_help=True
+)
+app.add_typer(inquiry_app, name="inquiry")
 errors = Console(stderr=True, highlight=False)
 
 
@@ -159,6 +164,61 @@ def pack_register(
     def step() -> None:
         summary = call_api(settings, "POST", "/packs/register", {"path": str(path.resolve())})
         typer.echo(json.dumps(summary, indent=2))
+
+    _run_checked(step)
+
+
+@inquiry_app.command("list")
+def inquiry_list(
+    status: Annotated[
+        str | None, typer.Option(help="Only this status: pending, responded, timeout, cancelled.")
+    ] = None,
+    assignee: Annotated[str | None, typer.Option(help="Only those naming this login.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many, newest first.")] = 50,
+) -> None:
+    """List inquiries, newest first."""
+    from attune.api_client import call_api
+    from attune.inquiry_table import inquiry_table
+
+    settings = _settings()
+    query = urlencode(
+        {
+            name: value
+            for name, value in {"status": status, "assignee": assignee, "limit": limit}.items()
+            if value is not None
+        }
+    )
+
+    def step() -> None:
+        page = call_api(settings, "GET", f"/inquiries?{query}")
+        typer.echo(inquiry_table(page["items"]))
+
+    _run_checked(step)
+
+
+@inquiry_app.command("respond")
+def inquiry_respond(
+    id: Annotated[int, typer.Argument(help="The inquiry's id (see `attune inquiry list`).")],
+    data: Annotated[str, typer.Option(help="The answer, a JSON object: '{\"approve\": true}'.")],
+) -> None:
+    """Answer an inquiry as the CLI's identity; its execution then resumes."""
+    from attune.api_client import call_api
+
+    settings = _settings()
+    try:
+        response = json.loads(data)
+    except json.JSONDecodeError as error:
+        errors.print(f"[bold red]attune:[/] --data is not JSON: {error}")
+        raise typer.Exit(code=2) from None
+    if not isinstance(response, dict):
+        errors.print(
+            "[bold red]attune:[/] --data must be a JSON object, like '{\"approve\": true}'"
+        )
+        raise typer.Exit(code=2)
+
+    def step() -> None:
+        inquiry = call_api(settings, "POST", f"/inquiries/{id}/respond", {"response": response})
+        typer.echo(json.dumps(inquiry, indent=2))
 
     _run_checked(step)
 

@@ -13,6 +13,7 @@ from temporalio.worker import Worker
 
 from activities.diagnostics import DiagnosticActivities
 from activities.execution import ExecutionActivities, RunnerSettings
+from activities.inquiries import InquiryActivities
 from attune.config import Settings, required_database_url, temporal_target
 from attune.engine.reconciler import run_reconciler
 from attune.engine.workflow_starts import WorkflowStarter
@@ -49,6 +50,7 @@ def build_worker(
     """A worker with all of Attune's workflows and activities registered."""
     diagnostics = DiagnosticActivities(engine)
     executions = execution_activities(engine, runner_settings)
+    inquiries = InquiryActivities(create_session_factory(engine))
     return Worker(
         client,
         task_queue=task_queue,
@@ -57,6 +59,10 @@ def build_worker(
             diagnostics.ping_database,
             executions.run_execution,
             executions.finish_execution,
+            inquiries.open_inquiry,
+            inquiries.record_response,
+            inquiries.close_inquiry,
+            inquiries.finish_ask,
         ],
         max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
         default_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,

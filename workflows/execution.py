@@ -32,6 +32,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.admission import ADMITTED_SIGNAL, Admission
     from workflows.ids import workflow_id_for
 
+from workflows.inquirer import INQUIRER, run_inquirer
+
 # Temporal's own limit on the run activity when the action has no timeout of its own.
 NO_TIMEOUT_BACKSTOP = timedelta(days=7)
 # Time the activity has beyond the action's timeout to kill it and record the ending.
@@ -54,6 +56,8 @@ class ExecutionWorkflow:
 
     @workflow.run
     async def run(self, input: ExecutionInput) -> ExecutionOutcome:
+        if input.runner_type == INQUIRER:
+            return await run_inquirer(input)  # no action runs: the workflow waits for a person
         queued = input.admission_queued
         try:
             if not input.admitted:

@@ -11,6 +11,11 @@ from typing import Any
 RUNNER_TYPES: frozenset[str] = frozenset(
     {"local-shell-cmd", "local-shell-script", "python-script", "http-request", "noop"}
 )
+"""Runners that `run_action` runs on a worker."""
+
+WORKFLOW_RUNNER_TYPES: frozenset[str] = frozenset({"inquirer"})
+"""Runners the execution workflow carries out itself, never `run_action`: an inquiry waits
+for a person inside the workflow, where waiting costs nothing and survives restarts."""
 
 
 @dataclass(frozen=True)

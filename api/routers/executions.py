@@ -10,14 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.auth import CurrentIdentity
 from api.deps import ServicesDep, SessionDep
 from api.schemas.history import ExecutionCreate, ExecutionRead
+from api.schemas.inquiries import WaitingInquiry
 from api.schemas.pages import BeforeId, HistoryPage, Limit, next_before_id, present
 from api.services import Services
 from attune.engine.cancellation import cancel_execution
 from attune.engine.execution_requests import find_runnable_action, request_execution
 from attune.packs.parameters import mask_secrets, secret_parameters
 from db.models import Execution, ExecutionStatus
+from db.models.enums import TERMINAL_EXECUTION_STATUSES
 from db.repositories import action as actions
 from db.repositories import execution as executions
+from db.repositories import inquiry as inquiries
 
 router = APIRouter(prefix="/executions", tags=["executions"])
 
@@ -93,6 +96,9 @@ async def _reads(
         action = await actions.repository.find(session, id=action_id)
         if action is not None:
             secrets[action_id] = secret_parameters(action.parameters)
+    # Only a live execution can be waiting for an answer; the others cost no query.
+    live = [row.id for row in rows if row.status not in TERMINAL_EXECUTION_STATUSES]
+    waiting = await inquiries.pending_by_execution(session, execution_ids=live)
     ui = services.settings.public_temporal_ui_url
     namespace = services.settings.temporal_namespace
     reads = []
@@ -101,5 +107,7 @@ async def _reads(
         read.parameters = mask_secrets(row.parameters, secrets.get(row.action_id or 0))
         if row.workflow_id is not None:
             read.web_ui_url = f"{ui}/namespaces/{namespace}/workflows/{row.workflow_id}"
+        if row.id in waiting:
+            read.waiting_inquiry = WaitingInquiry.of(waiting[row.id])
         reads.append(read)
     return reads

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.inquiries import WaitingInquiry
+
 
 class _Read(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -72,6 +74,10 @@ class ExecutionRead(_Read):
     )
     admitted_at: datetime | None = Field(description="When it was granted a concurrency slot.")
     released_at: datetime | None = Field(description="When it gave its slot (or place) back.")
+    waiting_inquiry: WaitingInquiry | None = Field(
+        default=None,
+        description="While the execution waits for an answer: the inquiry, since and until when.",
+    )
     created: datetime
     scheduled_at: datetime | None
     started_at: datetime | None

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from activities.runners.types import WORKFLOW_RUNNER_TYPES
 from attune import errors
 from attune.engine.workflow_starts import PendingStart
 from attune.packs.parameters import validate_parameters
@@ -45,7 +46,10 @@ async def request_execution(
     checked = validate_parameters(action.parameters, parameters)
     policy = await policies.effective_for_action(session, action_ref=action.ref)
     ticket = None
-    if policy is not None and policy.concurrency_limit is not None:
+    # A runner the workflow carries out itself (`inquirer`: waiting for a person) occupies
+    # no worker, so it is never admitted through a queue.
+    admitted_through_queue = action.runner_type not in WORKFLOW_RUNNER_TYPES
+    if policy is not None and policy.concurrency_limit is not None and admitted_through_queue:
         ticket = await admission.take_ticket(session, action=action, policy=policy)
         origin["queue_position"] = ticket.position
         if ticket.admitted:
@@ -60,7 +64,11 @@ async def request_execution(
         action.timeout_seconds,
         runner_type=action.runner_type,
         ticket=ticket,
-        rate_limited=policy is not None and policy.rate_limit_per_second is not None,
+        rate_limited=(
+            policy is not None
+            and policy.rate_limit_per_second is not None
+            and admitted_through_queue
+        ),
     )
 
 

@@ -33,7 +33,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PendingStart:
-    """An execution whose workflow is to be started, with what its action's policy decided.
+    """An execution whose workflow is to be started: its action's timeout and runner, and
+    what its action's policy decided.
 
     `ticket` is its place in the action's admission queue (None: the action has no
     concurrency limit); `rate_limited` sends its run to the action's rate-limited queue.

@@ -17,10 +17,10 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from activities.runners.types import RUNNER_TYPES
+from activities.runners.types import RUNNER_TYPES, WORKFLOW_RUNNER_TYPES
 from db.models import Policy
 
-KNOWN_RUNNER_TYPES = RUNNER_TYPES
+KNOWN_RUNNER_TYPES = RUNNER_TYPES | WORKFLOW_RUNNER_TYPES
 """Runner types an action may name: exactly those a worker can run."""
 
 SCRIPT_RUNNER_TYPES = frozenset({"local-shell-script", "python-script"})

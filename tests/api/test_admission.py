@@ -172,7 +172,9 @@ async def test_cancelled_queued_runs_leave_the_queue_and_never_run(
     api: httpx.AsyncClient, engine: AsyncEngine, tmp_path: Path
 ) -> None:
     action = await limited_action(api, tmp_path, limit=1, action=SLEEP_ACTION)
-    ids = await request_runs(api, action, 12, parameters={"cmd": "sleep 0.2"}, in_flight=1)
+    # The first run holds the only slot long enough for the cancels to reach a waiting line.
+    ids = await request_runs(api, action, 1, parameters={"cmd": "sleep 3"})
+    ids += await request_runs(api, action, 11, parameters={"cmd": "sleep 0.1"}, in_flight=1)
     chosen = [ids[2], ids[6], ids[11]]  # the middle of the queue, and its tail
 
     for id in chosen:

@@ -35,6 +35,9 @@ PROTECTED = [
     ("POST", "/api/v1/executions"),
     ("GET", "/api/v1/executions/1"),
     ("POST", "/api/v1/executions/1/cancel"),
+    ("GET", "/api/v1/inquiries"),
+    ("GET", "/api/v1/inquiries/1"),
+    ("POST", "/api/v1/inquiries/1/respond"),
     ("POST", "/api/v1/webhooks/core.webhook"),
 ]
 
@@ -96,6 +99,9 @@ async def test_the_openapi_document_describes_every_route(api: httpx.AsyncClient
         ("POST", "/api/v1/executions"),
         ("GET", "/api/v1/executions/{id}"),
         ("POST", "/api/v1/executions/{id}/cancel"),
+        ("GET", "/api/v1/inquiries"),
+        ("GET", "/api/v1/inquiries/{id}"),
+        ("POST", "/api/v1/inquiries/{id}/respond"),
         ("POST", "/api/v1/webhooks/{trigger_ref}"),
     }
     schemas = document["components"]["schemas"]

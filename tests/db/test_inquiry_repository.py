@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -206,3 +207,86 @@ async def test_very_long_and_special_strings_round_trip(session: AsyncSession) -
     assert read.prompt == long_prompt
     assert read.assignees == assignees
     assert read.responder == special
+
+
+async def test_an_answer_is_recorded_once(session: AsyncSession) -> None:
+    pending = await make_inquiry(session)
+
+    answered = await inquiry.record_response(
+        session, id=pending.id, response={"approve": True}, responder="alice"
+    )
+    again = await inquiry.record_response(
+        session, id=pending.id, response={"approve": False}, responder="bob"
+    )
+
+    assert answered is not None
+    assert answered.status is InquiryStatus.RESPONDED
+    assert answered.responded_at is not None
+    assert again is None
+    read = await inquiry.repository.get(session, id=pending.id)
+    assert (read.responder, read.response) == ("alice", {"approve": True})
+
+
+@pytest.mark.parametrize("ending", [InquiryStatus.TIMEOUT, InquiryStatus.CANCELLED])
+async def test_closing_ends_only_a_pending_inquiry(
+    session: AsyncSession, ending: InquiryStatus
+) -> None:
+    pending = await make_inquiry(session)
+    answered = await make_inquiry(session, status=InquiryStatus.RESPONDED)
+
+    closed = await inquiry.close(session, id=pending.id, status=ending)
+
+    assert closed is not None
+    assert closed.status is ending
+    assert await inquiry.close(session, id=pending.id, status=ending) is None
+    assert await inquiry.close(session, id=answered.id, status=ending) is None
+    assert (await inquiry.repository.get(session, id=answered.id)).status is InquiryStatus.RESPONDED
+
+
+async def test_cancelling_an_execution_cancels_only_its_pending_inquiries(
+    session: AsyncSession,
+) -> None:
+    an_execution = await make_execution(session)
+    pending = await make_inquiry(session, of=an_execution)
+    answered = await make_inquiry(session, of=an_execution, status=InquiryStatus.RESPONDED)
+    elsewhere = await make_inquiry(session)
+
+    cancelled = await inquiry.cancel_pending_of_execution(session, execution_id=an_execution.id)
+
+    assert cancelled == [pending.id]
+    assert (await inquiry.repository.get(session, id=answered.id)).status is InquiryStatus.RESPONDED
+    assert (await inquiry.repository.get(session, id=elsewhere.id)).status is InquiryStatus.PENDING
+
+
+async def test_pending_by_execution_gives_each_execution_its_newest_pending_inquiry(
+    session: AsyncSession,
+) -> None:
+    waiting, answered_one, quiet = [await make_execution(session) for _ in range(3)]
+    await make_inquiry(session, of=waiting)
+    newest = await make_inquiry(session, of=waiting)
+    await make_inquiry(session, of=answered_one, status=InquiryStatus.RESPONDED)
+
+    found = await inquiry.pending_by_execution(
+        session, execution_ids=[waiting.id, answered_one.id, quiet.id]
+    )
+
+    assert {execution_id: row.id for execution_id, row in found.items()} == {waiting.id: newest.id}
+    assert await inquiry.pending_by_execution(session, execution_ids=[]) == {}
+
+
+async def test_list_for_api_filters_by_status_assignee_and_execution(session: AsyncSession) -> None:
+    login = f"alice-{uuid.uuid4()}"
+    an_execution = await make_execution(session)
+    mine = await make_inquiry(session, of=an_execution, assignees=[login, "bob"])
+    mine_done = await make_inquiry(session, assignees=[login], status=InquiryStatus.TIMEOUT)
+    anyones = await make_inquiry(session, of=an_execution)
+
+    assigned = await inquiry.list_for_api(session, assignee=login)
+    assigned_pending = await inquiry.list_for_api(
+        session, assignee=login, status=InquiryStatus.PENDING
+    )
+    of_execution = await inquiry.list_for_api(session, execution_id=an_execution.id)
+
+    assert ids(assigned) == [mine_done.id, mine.id]
+    assert ids(assigned_pending) == [mine.id]
+    assert ids(of_execution) == [anyones.id, mine.id]

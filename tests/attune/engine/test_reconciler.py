@@ -17,6 +17,7 @@ from db.engine import create_session_factory
 from db.repositories import execution as executions
 from tests.conftest import TemporalServer
 from tests.executions import wait_for_status
+from tests.inquiries import wait_for_inquiry
 
 
 async def orphan(engine: AsyncEngine, message: str) -> int:
@@ -104,3 +105,25 @@ async def test_a_cancel_that_never_reached_temporal_is_honoured_before_the_run(
     assert execution["status"] == "cancelled"
     assert execution["error"] == "cancelled by request before it ran"
     assert execution["result"] is None
+
+
+@pytest.mark.usefixtures("worker")
+async def test_an_orphaned_ask_is_started_as_an_inquiry(
+    api: httpx.AsyncClient, engine: AsyncEngine, temporal: TemporalServer, settings: Settings
+) -> None:
+    # The runner type travels with the start: without it the run activity would be asked
+    # to run an `inquirer`, which no runner does.
+    async with create_session_factory(engine).begin() as session:
+        action = await find_runnable_action(session, "core.ask")
+        row = (
+            await request_execution(session, action=action, parameters={"prompt": "Found?"})
+        ).execution
+    starter = WorkflowStarter.from_settings(temporal.client, settings)
+
+    await reconcile_orphans(create_session_factory(engine), starter, grace=timedelta(0))
+
+    inquiry = await wait_for_inquiry(api, row.id)
+    assert inquiry["prompt"] == "Found?"
+    execution = await wait_for_status(api, row.id, {"running"})
+    assert execution["waiting_inquiry"]["id"] == inquiry["id"]
+    assert (await api.post(f"/api/v1/executions/{row.id}/cancel")).status_code == 202

@@ -89,7 +89,10 @@ def test_the_core_pack_loads() -> None:
     pack = load_pack(CORE)
     assert pack.ref == "core"
     actions = {action.name: action for action in pack.actions}
-    assert set(actions) == {"noop", "echo", "local", "http"}
+    assert set(actions) == {"noop", "echo", "local", "http", "ask"}
+    assert actions["ask"].runner_type == "inquirer"
+    assert actions["ask"].parameters["required"] == ["prompt"]
+    assert actions["ask"].parameters["properties"]["ttl"]["default"] == 86400
     assert actions["noop"].runner_type == "noop"
     assert actions["echo"].parameters["required"] == ["message"]
     assert actions["local"].timeout_seconds == 600
@@ -219,6 +222,13 @@ BROKEN: list[tuple[dict[str, Any], dict[str, Any], str, str | None, str]] = [
     (
         {},
         {"actions/a.yaml": {"runner_type": "noop", "entry_point": "a.py"}},
+        "actions/a.yaml",
+        "entry_point",
+        "takes no entry_point",
+    ),
+    (
+        {},
+        {"actions/a.yaml": {"runner_type": "inquirer", "entry_point": "a.py"}},
         "actions/a.yaml",
         "entry_point",
         "takes no entry_point",

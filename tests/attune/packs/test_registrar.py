@@ -258,6 +258,7 @@ async def test_the_core_pack_registers(session: AsyncSession) -> None:
             "core.echo",
             "core.local",
             "core.http",
+            "core.ask",
         }
         echo = await action.repository.get_by_key(session, "core.echo")
         assert (echo.runner_type, echo.entry_point) == ("python-script", "echo.py")
