@@ -105,10 +105,7 @@ class InquiryActivities:
             answered = await inquiries.record_response(
                 session, id=input.inquiry_id, response=input.response, responder=input.responder
             )
-            if answered is not None:
-                return InquiryState(input.inquiry_id, answered.status.value, changed=True)
-            current = await inquiries.repository.get(session, id=input.inquiry_id)
-            return InquiryState(input.inquiry_id, current.status.value, changed=False)
+            return await _state_after(session, input.inquiry_id, answered)
 
     @activity.defn(name="attune.close_inquiry")
     async def close_inquiry(self, input: CloseInquiryInput) -> InquiryState:
@@ -117,10 +114,7 @@ class InquiryActivities:
             closed = await inquiries.close(
                 session, id=input.inquiry_id, status=InquiryStatus(input.status)
             )
-            if closed is not None:
-                return InquiryState(input.inquiry_id, closed.status.value, changed=True)
-            current = await inquiries.repository.get(session, id=input.inquiry_id)
-            return InquiryState(input.inquiry_id, current.status.value, changed=False)
+            return await _state_after(session, input.inquiry_id, closed)
 
     @activity.defn(name="attune.finish_ask")
     async def finish_ask(self, input: FinishAskInput) -> ExecutionOutcome:
@@ -184,3 +178,13 @@ def _ending(inquiry: Inquiry) -> tuple[ExecutionStatus, Any, str | None]:
         None,
         f"inquiry {inquiry.id} was still pending when its workflow stopped waiting",
     )
+
+
+async def _state_after(
+    session: AsyncSession, inquiry_id: int, changed: Inquiry | None
+) -> InquiryState:
+    """The inquiry's state after a conditional write: the row written, or the one found."""
+    if changed is not None:
+        return InquiryState(inquiry_id, changed.status.value, changed=True)
+    current = await inquiries.repository.get(session, id=inquiry_id)
+    return InquiryState(inquiry_id, current.status.value, changed=False)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db.engine import create_session_factory
 from db.models import Execution, QueueStats
 from tests.admission import (
-    SLEEP_ACTION,
+    SHELL_ACTION,
     grant_inversions,
     limited_action,
     most_at_once,
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.usefixtures("worker")
 async def test_concurrency_one_runs_each_after_the_previous_ended(
     api: httpx.AsyncClient, engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    action = await limited_action(api, tmp_path, limit=1, action=SLEEP_ACTION)
+    action = await limited_action(api, tmp_path, limit=1, action=SHELL_ACTION)
 
     ids = await request_runs(api, action, 10, parameters={"cmd": "sleep 0.1"}, in_flight=1)
     runs = await wait_until_all_ended(engine, action, 10, within=60)
@@ -74,7 +74,7 @@ async def test_a_thousand_runs_at_concurrency_five_are_granted_in_request_order(
 async def test_statistics_agree_with_the_rows_while_the_queue_drains(
     api: httpx.AsyncClient, engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    action = await limited_action(api, tmp_path, limit=2, action=SLEEP_ACTION)
+    action = await limited_action(api, tmp_path, limit=2, action=SHELL_ACTION)
     await request_runs(api, action, 30, parameters={"cmd": "sleep 0.05"})
 
     snapshots = []
@@ -147,7 +147,7 @@ async def test_a_full_queue_refuses_the_next_run_with_429(
     api: httpx.AsyncClient, engine: AsyncEngine, tmp_path: Path
 ) -> None:
     action = await limited_action(
-        api, tmp_path, limit=1, concurrency={"max_queue_length": 10}, action=SLEEP_ACTION
+        api, tmp_path, limit=1, concurrency={"max_queue_length": 10}, action=SHELL_ACTION
     )
     ids = await request_runs(api, action, 11, parameters={"cmd": "sleep 30"}, in_flight=1)
     await wait_for_status(api, ids[0], {"running"})
@@ -171,7 +171,7 @@ async def test_a_full_queue_refuses_the_next_run_with_429(
 async def test_cancelled_queued_runs_leave_the_queue_and_never_run(
     api: httpx.AsyncClient, engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    action = await limited_action(api, tmp_path, limit=1, action=SLEEP_ACTION)
+    action = await limited_action(api, tmp_path, limit=1, action=SHELL_ACTION)
     # The first run holds the only slot long enough for the cancels to reach a waiting line.
     ids = await request_runs(api, action, 1, parameters={"cmd": "sleep 3"})
     ids += await request_runs(api, action, 11, parameters={"cmd": "sleep 0.1"}, in_flight=1)
@@ -198,7 +198,7 @@ async def test_cancelled_queued_runs_leave_the_queue_and_never_run(
 async def test_a_raised_limit_applies_to_the_grants_that_follow(
     api: httpx.AsyncClient, engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    action = await limited_action(api, tmp_path, limit=1, action=SLEEP_ACTION)
+    action = await limited_action(api, tmp_path, limit=1, action=SHELL_ACTION)
     ids = await request_runs(api, action, 4, parameters={"cmd": "sleep 2"}, in_flight=1)
     await wait_for_status(api, ids[0], {"running"})
     policy = f"{action.split('.')[0]}.gate"
@@ -218,7 +218,7 @@ async def test_a_raised_limit_applies_to_the_grants_that_follow(
 async def test_method_cancel_refuses_when_every_slot_is_taken(
     api: httpx.AsyncClient, engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    action = await limited_action(api, tmp_path, limit=1, method="cancel", action=SLEEP_ACTION)
+    action = await limited_action(api, tmp_path, limit=1, method="cancel", action=SHELL_ACTION)
     [first] = await request_runs(api, action, 1, parameters={"cmd": "sleep 30"})
     await wait_for_status(api, first, {"running"})
 
@@ -241,7 +241,7 @@ async def test_a_rule_run_refused_by_a_full_queue_is_recorded_failed(
     folder = write_pack(
         tmp_path,
         pack,
-        actions={"work": SLEEP_ACTION},
+        actions={"work": SHELL_ACTION},
         triggers={"hook": {"type": "webhook"}},
         rules={
             "go": {

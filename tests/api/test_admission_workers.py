@@ -24,7 +24,7 @@ from db.engine import create_session_factory
 from db.models import Execution, Policy
 from db.repositories import admission
 from tests.admission import (
-    SLEEP_ACTION,
+    SHELL_ACTION,
     grant_inversions,
     limited_action,
     most_at_once,
@@ -35,8 +35,6 @@ from tests.admission import (
 )
 from tests.conftest import TemporalServer, make_worker
 from tests.executions import wait_for_status
-
-PARENT_PID_ACTION = {"runner_type": "local-shell-cmd", "parameters": {"cmd": {"type": "string"}}}
 
 
 @contextlib.asynccontextmanager
@@ -73,7 +71,7 @@ async def test_two_worker_processes_share_the_load_and_the_limit_holds_globally(
     settings: Settings,
     tmp_path: Path,
 ) -> None:
-    action = await limited_action(api, tmp_path, limit=5, action=PARENT_PID_ACTION)
+    action = await limited_action(api, tmp_path, limit=5, action=SHELL_ACTION)
 
     async with worker_processes(2, settings, temporal, tmp_path / "workers") as pids:
         # Each run prints the pid of the worker process that spawned its shell.
@@ -97,7 +95,7 @@ async def test_a_holder_terminated_from_temporal_gives_its_slot_back(
     temporal: TemporalServer,
     settings: Settings,
 ) -> None:
-    action = await limited_action(api, Path(settings.data_dir), limit=1, action=SLEEP_ACTION)
+    action = await limited_action(api, Path(settings.data_dir), limit=1, action=SHELL_ACTION)
     starter = WorkflowStarter.from_settings(temporal.client, settings)
     stop = asyncio.Event()
     # The worker's own loop, at a test-sized interval (15 s by default).
@@ -204,7 +202,7 @@ async def test_a_grant_whose_signal_was_lost_is_signalled_again_by_the_sweep(
     temporal: TemporalServer,
     settings: Settings,
 ) -> None:
-    action = await limited_action(api, Path(settings.data_dir), limit=1, action=SLEEP_ACTION)
+    action = await limited_action(api, Path(settings.data_dir), limit=1, action=SHELL_ACTION)
     starter = WorkflowStarter.from_settings(temporal.client, settings)
     async with make_worker(temporal, engine, settings):
         holder, waiting = await request_runs(
