@@ -33,12 +33,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows.ids import workflow_id_for
 
 from workflows.inquirer import INQUIRER, run_inquirer
+from workflows.inquiries import BOOKKEEPING_TIMEOUT
 
 # Temporal's own limit on the run activity when the action has no timeout of its own.
 NO_TIMEOUT_BACKSTOP = timedelta(days=7)
 # Time the activity has beyond the action's timeout to kill it and record the ending.
 TIMEOUT_MARGIN = timedelta(minutes=1)
-BOOKKEEPING_TIMEOUT = timedelta(seconds=30)
 
 
 __all__ = ["ADMITTED_SIGNAL", "ExecutionWorkflow", "workflow_id_for"]

@@ -9,7 +9,6 @@ its result, `timeout`, or `cancelled`.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, CancelledError
@@ -20,10 +19,9 @@ with workflow.unsafe.imports_passed_through():
     from activities.inquiry_types import FinishAskInput, OpenInquiryInput
     from workflows import search_attributes
 
-from workflows.inquiries import ask
+from workflows.inquiries import BOOKKEEPING_TIMEOUT, ask
 
 INQUIRER = "inquirer"
-BOOKKEEPING_TIMEOUT = timedelta(seconds=30)
 
 
 async def run_inquirer(input: ExecutionInput) -> ExecutionOutcome:

@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         update_name,
     )
 
+# How long a bookkeeping activity (a few statements) may take; shared by every workflow.
 BOOKKEEPING_TIMEOUT = timedelta(seconds=30)
 
 PENDING = "pending"

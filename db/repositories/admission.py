@@ -142,8 +142,7 @@ async def finish_and_release(
     One transaction: the ending, the counters and the grants commit together or not at
     all. Returns the ending (None if it had ended already) and the executions admitted.
     """
-    action_of_execution = select(Execution.action_id).where(Execution.id == id).scalar_subquery()
-    locked = await _lock_for(session, QueueStats.action_id == action_of_execution)
+    locked = await _lock_for_execution(session, id)
     ending = await executions.finish(session, id=id, status=status, result=result, error=error)
     if locked is None:
         return ending, []  # not admitted through a queue (or its action is gone)
@@ -154,13 +153,18 @@ async def finish_and_release(
 
 async def release(session: AsyncSession, *, id: int) -> list[int]:
     """Give back the slot (or place) of an execution that has already ended; grant the next."""
-    action_of_execution = select(Execution.action_id).where(Execution.id == id).scalar_subquery()
-    locked = await _lock_for(session, QueueStats.action_id == action_of_execution)
+    locked = await _lock_for_execution(session, id)
     if locked is None:
         return []
     stats, action_ref = locked
     await _release(session, stats, id)
     return await _grant(session, stats, action_ref)
+
+
+async def _lock_for_execution(session: AsyncSession, id: int) -> tuple[QueueStats, str] | None:
+    """The queue row of the execution's action, locked; None if it has no queue."""
+    action_of_execution = select(Execution.action_id).where(Execution.id == id).scalar_subquery()
+    return await _lock_for(session, QueueStats.action_id == action_of_execution)
 
 
 async def _lock_for(

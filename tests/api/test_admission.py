@@ -271,3 +271,66 @@ async def test_a_rule_run_refused_by_a_full_queue_is_recorded_failed(
     recorded = (await api.get(f"/api/v1/enforcements/{enforcement}")).json()
     assert recorded["error"] == execution["error"]
     await api.post(f"/api/v1/executions/{running}/cancel")
+
+
+async def test_a_blocked_queue_never_delays_another_action(
+    api: httpx.AsyncClient, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    blocked = await limited_action(api, tmp_path, limit=1, action=SHELL_ACTION)
+    free = await limited_action(api, tmp_path, limit=1)
+    held = await request_runs(api, blocked, 4, parameters={"cmd": "sleep 30"}, in_flight=1)
+    await wait_for_status(api, held[0], {"running"})
+
+    await request_runs(api, free, 10, in_flight=1)
+
+    # All ten run one after the other while the first action's queue stays stuck.
+    runs = await wait_until_all_ended(engine, free, 10, within=20)
+    assert {run.status for run in runs} == {"completed"}
+    stuck = await queue_stats(api, blocked)
+    assert (stuck["active_count"], stuck["queue_length"]) == (1, 3)
+    for id in held:
+        await api.post(f"/api/v1/executions/{id}/cancel")
+
+
+async def test_queue_stats_of_an_action_never_queued_and_of_an_unknown_one(
+    api: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    action = await limited_action(api, tmp_path, limit=4)
+
+    assert await queue_stats(api, action) == {
+        "action": action,
+        "limit": 4,
+        "queue_length": 0,
+        "active_count": 0,
+        "oldest_enqueued_at": None,
+        "total_enqueued": 0,
+        "total_completed": 0,
+    }
+    missing = await api.get("/api/v1/actions/nopack.nothing/queue-stats")
+    assert missing.status_code == 404
+    assert "nopack.nothing" in missing.json()["error"]["message"]
+
+
+async def test_a_pack_registered_again_with_a_raised_limit_grants_at_once(
+    api: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    pack = f"adm{uuid.uuid4().hex[:10]}"
+
+    def folder(limit: int) -> Path:
+        return write_pack(
+            tmp_path / f"limit{limit}",
+            pack,
+            actions={"work": SHELL_ACTION},
+            policies={"gate": {"action": f"{pack}.work", "concurrency": {"limit": limit}}},
+        )
+
+    await register_pack(api, folder(1))
+    ids = await request_runs(api, f"{pack}.work", 3, parameters={"cmd": "sleep 2"}, in_flight=1)
+    await wait_for_status(api, ids[0], {"running"})
+
+    summary = await register_pack(api, folder(3))
+
+    assert summary["policies"]["updated"] == [f"{pack}.gate"]
+    # Before the first run's 2 s are up: granted by the registration, not by a release.
+    for id in ids[1:]:
+        await wait_for_status(api, id, {"running"}, within=1.5)

@@ -17,12 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from attune.config import Settings
 from attune.engine.admission_sweeper import sweep_admissions
-from attune.engine.reconciler import run_reconciler
-from attune.engine.workflow_starts import WorkflowStarter
+from attune.engine.execution_requests import find_runnable_action, request_execution
+from attune.engine.reconciler import reconcile_orphans, run_reconciler
+from attune.engine.workflow_starts import PendingStart, WorkflowStarter
 from attune.worker import build_rate_limited_queues, runner_settings_from
 from db.engine import create_session_factory
-from db.models import Execution, Policy
+from db.models import Execution, ExecutionStatus, Policy
 from db.repositories import admission
+from db.repositories import execution as executions
 from tests.admission import (
     SHELL_ACTION,
     grant_inversions,
@@ -232,3 +234,76 @@ async def test_a_grant_whose_signal_was_lost_is_signalled_again_by_the_sweep(
         for id in (holder, waiting):
             await api.post(f"/api/v1/executions/{id}/cancel")
             await wait_for_status(api, id)
+
+
+async def written_runs(engine: AsyncEngine, action: str, count: int) -> list[PendingStart]:
+    """Rows written as the API writes them, with no workflow started (as if it died)."""
+    async with create_session_factory(engine).begin() as session:
+        found = await find_runnable_action(session, action)
+        return [await request_execution(session, action=found, parameters={}) for _ in range(count)]
+
+
+async def test_the_sweep_releases_the_slot_of_a_run_that_ended_without_releasing(
+    api: httpx.AsyncClient, engine: AsyncEngine, temporal: TemporalServer, settings: Settings
+) -> None:
+    action = await limited_action(api, Path(settings.data_dir), limit=1)
+    holder, waiting = (pending.execution.id for pending in await written_runs(engine, action, 2))
+    async with create_session_factory(engine).begin() as session:
+        # Ended by a path that forgot the queue: the slot is still counted as held.
+        await executions.finish(session, id=holder, status=ExecutionStatus.FAILED, error="x")
+    assert (await queue_stats(api, action))["active_count"] == 1
+
+    report = await sweep_admissions(
+        create_session_factory(engine),
+        WorkflowStarter.from_settings(temporal.client, settings),
+        grace=timedelta(seconds=0),
+    )
+
+    assert report.released == (holder,)
+    assert report.granted == (waiting,)
+    stats = await queue_stats(api, action)
+    assert (stats["active_count"], stats["queue_length"], stats["total_completed"]) == (1, 0, 1)
+
+
+async def test_a_slot_granted_before_the_workflow_existed_reaches_it_once_started(
+    api: httpx.AsyncClient, engine: AsyncEngine, temporal: TemporalServer, settings: Settings
+) -> None:
+    """The grant's signal found no workflow; `start_and_record` must deliver it (no sweep)."""
+    action = await limited_action(api, Path(settings.data_dir), limit=1)
+    holder, waiting = await written_runs(engine, action, 2)
+    assert waiting.waits_for_admission
+    async with create_session_factory(engine)() as session:
+        _, granted = await admission.finish_and_release(
+            session, id=holder.execution.id, status=ExecutionStatus.FAILED, error="x"
+        )
+        await session.commit()
+    assert granted == [waiting.execution.id]
+
+    async with make_worker(temporal, engine, settings):
+        async with create_session_factory(engine)() as session:
+            starter = WorkflowStarter.from_settings(temporal.client, settings)
+            await starter.start_and_record(session, [waiting])
+
+        assert (await wait_for_status(api, waiting.execution.id, within=10))[
+            "status"
+        ] == "completed"
+
+
+async def test_the_reconciler_starts_queued_orphans_in_their_turn(
+    api: httpx.AsyncClient, engine: AsyncEngine, temporal: TemporalServer, settings: Settings
+) -> None:
+    action = await limited_action(api, Path(settings.data_dir), limit=1)
+    orphans = [pending.execution.id for pending in await written_runs(engine, action, 3)]
+    starter = WorkflowStarter.from_settings(temporal.client, settings)
+
+    async with make_worker(temporal, engine, settings):
+        started = await reconcile_orphans(
+            create_session_factory(engine), starter, grace=timedelta(seconds=0)
+        )
+        runs = await wait_until_all_ended(engine, action, 3, within=20)
+
+    assert started >= 3  # orphans of other tests share the database
+    assert [run.id for run in runs] == orphans
+    assert {run.status for run in runs} == {"completed"}
+    assert grant_inversions(runs) == 0
+    assert most_at_once([(run.admitted_at, run.released_at) for run in runs]) == 1
