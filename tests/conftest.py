@@ -10,6 +10,7 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from attune.worker import build_worker, runner_settings_from
 from db import migrate
 from db.engine import create_engine, create_session_factory
 from db.repositories import identity as identities
+from tests.workers import running
 
 TEST_DATABASE = "attune_test"
 TEST_ENCRYPTION_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
@@ -160,13 +162,17 @@ async def anonymous_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def make_worker(temporal: TemporalServer, engine: AsyncEngine, settings: Settings) -> Worker:
-    """A real worker for this test's task queue (not yet started: `async with` runs it)."""
-    return build_worker(
-        temporal.client,
-        task_queue=settings.task_queue,
-        engine=engine,
-        runner_settings=runner_settings_from(settings),
+def make_worker(
+    temporal: TemporalServer, engine: AsyncEngine, settings: Settings
+) -> AbstractAsyncContextManager[Worker]:
+    """A real worker for this test's task queue, running for an `async with` block."""
+    return running(
+        build_worker(
+            temporal.client,
+            task_queue=settings.task_queue,
+            engine=engine,
+            runner_settings=runner_settings_from(settings),
+        )
     )
 
 

@@ -164,8 +164,12 @@ async def test_a_full_queue_refuses_the_next_run_with_429(
     assert len(await runs_of(engine, action)) == 11  # nothing written for the refused run
     stats = await queue_stats(api, action)
     assert (stats["queue_length"], stats["active_count"]) == (10, 1)
+    # End every run before the worker stops, so its shutdown never races the cancels.
     for id in ids:
-        await api.post(f"/api/v1/executions/{id}/cancel")
+        response = await api.post(f"/api/v1/executions/{id}/cancel")
+        assert response.status_code == 202, response.text
+    runs = await wait_until_all_ended(engine, action, 11, within=60)
+    assert {run.status for run in runs} == {"cancelled"}
 
 
 async def test_cancelled_queued_runs_leave_the_queue_and_never_run(
@@ -271,6 +275,7 @@ async def test_a_rule_run_refused_by_a_full_queue_is_recorded_failed(
     recorded = (await api.get(f"/api/v1/enforcements/{enforcement}")).json()
     assert recorded["error"] == execution["error"]
     await api.post(f"/api/v1/executions/{running}/cancel")
+    assert (await wait_for_status(api, running))["status"] == "cancelled"
 
 
 async def test_a_blocked_queue_never_delays_another_action(
@@ -290,6 +295,8 @@ async def test_a_blocked_queue_never_delays_another_action(
     assert (stuck["active_count"], stuck["queue_length"]) == (1, 3)
     for id in held:
         await api.post(f"/api/v1/executions/{id}/cancel")
+    ended = await wait_until_all_ended(engine, blocked, 4, within=60)
+    assert {run.status for run in ended} == {"cancelled"}
 
 
 async def test_queue_stats_of_an_action_never_queued_and_of_an_unknown_one(

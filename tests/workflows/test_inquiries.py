@@ -19,6 +19,7 @@ from attune.engine.execution_requests import find_runnable_action, request_execu
 from db.engine import create_session_factory
 from tests.conftest import TemporalServer
 from tests.inquiries import accepted_updates, inquiry_and_execution, wait_for_inquiry
+from tests.workers import running
 from tests.workflows.asking import AskThenLinger, AskThenLingerInput
 from workflows.execution import workflow_id_for
 
@@ -28,11 +29,17 @@ async def asking_worker(
     temporal: TemporalServer, engine: AsyncEngine, task_queue: str
 ) -> AsyncIterator[Worker]:
     activities = InquiryActivities(create_session_factory(engine))
-    async with Worker(
-        temporal.client,
-        task_queue=task_queue,
-        workflows=[AskThenLinger],
-        activities=[activities.open_inquiry, activities.record_response, activities.close_inquiry],
+    async with running(
+        Worker(
+            temporal.client,
+            task_queue=task_queue,
+            workflows=[AskThenLinger],
+            activities=[
+                activities.open_inquiry,
+                activities.record_response,
+                activities.close_inquiry,
+            ],
+        )
     ) as worker:
         yield worker
 

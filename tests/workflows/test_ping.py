@@ -8,13 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from attune.worker import build_worker
 from tests.conftest import TemporalServer
+from tests.workers import running
 from workflows.ping import PingWorkflow
 
 
 async def test_ping_reaches_postgres_through_a_worker(
     temporal: TemporalServer, engine: AsyncEngine, task_queue: str
 ) -> None:
-    async with build_worker(temporal.client, task_queue=task_queue, engine=engine):
+    async with running(build_worker(temporal.client, task_queue=task_queue, engine=engine)):
         result = await temporal.client.execute_workflow(
             PingWorkflow.run, id=f"ping-{uuid.uuid4()}", task_queue=task_queue
         )
