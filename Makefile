@@ -10,12 +10,18 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Stamps: reinstall only when pyproject.toml changes.
+# An editable install leaves the sources uncompiled, and with PYTHONDONTWRITEBYTECODE set
+# every process (and the workflow sandbox, for each workflow it loads) would compile them
+# again: compile them once here. Stale bytecode is never used, Python checks each source.
+SOURCES := attune api db workflows activities packs
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m compileall -q $(SOURCES) > /dev/null
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m compileall -q $(SOURCES) > /dev/null
 	touch $@ $(VENV)/.installed
 
 up: $(VENV)/.installed
