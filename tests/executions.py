@@ -7,6 +7,10 @@ import time
 from typing import Any
 
 import httpx
+from temporalio.client import WorkflowHandle
+from temporalio.worker import Replayer
+
+from workflows.execution import ExecutionWorkflow
 
 TERMINAL = {"completed", "failed", "cancelled", "timeout", "abandoned"}
 
@@ -32,3 +36,13 @@ async def wait_for_status(
                 f"execution {execution_id} still {execution['status']} after {within}s"
             )
         await asyncio.sleep(0.1)
+
+
+async def assert_replays(handle: WorkflowHandle[Any, Any]) -> None:
+    """The workflow's history replays on today's code: every path it took is deterministic.
+
+    `attune.Execution` runs outside the sandbox (see docs/architecture.md), so replaying
+    real histories is what guards its determinism.
+    """
+    history = await handle.fetch_history()
+    await Replayer(workflows=[ExecutionWorkflow]).replay_workflow(history)

@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import WorkflowHandle
-from temporalio.worker import Replayer
 
 from attune.auth.tokens import issue_token
 from attune.config import Settings
@@ -20,7 +19,6 @@ from db.engine import create_session_factory
 from db.repositories import identity as identities
 from tests.conftest import api_client
 from tests.db.factories import unique
-from workflows.execution import ExecutionWorkflow
 
 APPROVAL = {
     "type": "object",
@@ -108,10 +106,3 @@ async def accepted_updates(handle: WorkflowHandle[Any, Any]) -> list[str]:
             accepted = event.workflow_execution_update_accepted_event_attributes
             names.append(accepted.accepted_request.input.name)
     return names
-
-
-async def assert_replays(handle: WorkflowHandle[Any, Any]) -> None:
-    """The workflow's history replays on today's code: the wait, the Update and the endings
-    are deterministic."""
-    history = await handle.fetch_history()
-    await Replayer(workflows=[ExecutionWorkflow]).replay_workflow(history)

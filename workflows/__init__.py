@@ -1,1 +1,2 @@
-"""Temporal workflow definitions, free of side effects: the sandbox re-imports them."""
+"""Temporal workflow definitions, free of side effects: a sandboxed workflow's module is
+re-imported for each workflow run."""

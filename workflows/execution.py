@@ -8,6 +8,10 @@ a lost worker ends it `abandoned`, a cancel ends it `cancelled`.
 An action with a concurrency policy is admitted first: the workflow waits for the
 `attune.admitted` signal (see `workflows.admission`) before it runs, and the run gives
 its slot back when it ends.
+
+It runs outside the sandbox (`sandboxed=False`), which would re-import this module and
+its imports for every workflow it loads: measured, a third of the worker's CPU. Keep it
+to `temporalio.workflow` calls and pure code; the replay tests guard its determinism.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ TIMEOUT_MARGIN = timedelta(minutes=1)
 __all__ = ["ADMITTED_SIGNAL", "ExecutionWorkflow", "workflow_id_for"]
 
 
-@workflow.defn(name="attune.Execution")
+@workflow.defn(name="attune.Execution", sandboxed=False)
 class ExecutionWorkflow:
     def __init__(self) -> None:
         self._admission = Admission()

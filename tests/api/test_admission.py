@@ -24,8 +24,10 @@ from tests.admission import (
     runs_of,
     wait_until_all_ended,
 )
-from tests.executions import wait_for_status
+from tests.conftest import TemporalServer
+from tests.executions import assert_replays, wait_for_status
 from tests.pack_folders import register_pack, write_pack
+from workflows.ids import workflow_id_for
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -173,7 +175,7 @@ async def test_a_full_queue_refuses_the_next_run_with_429(
 
 
 async def test_cancelled_queued_runs_leave_the_queue_and_never_run(
-    api: httpx.AsyncClient, engine: AsyncEngine, tmp_path: Path
+    api: httpx.AsyncClient, engine: AsyncEngine, tmp_path: Path, temporal: TemporalServer
 ) -> None:
     action = await limited_action(api, tmp_path, limit=1, action=SHELL_ACTION)
     # The first run holds the only slot long enough for the cancels to reach a waiting line.
@@ -197,6 +199,9 @@ async def test_cancelled_queued_runs_leave_the_queue_and_never_run(
     assert [run.id for run in started] == [run.id for run in ran]
     stats = await queue_stats(api, action)
     assert (stats["queue_length"], stats["active_count"], stats["total_completed"]) == (0, 0, 12)
+    # Waited and ran, or was cancelled while waiting: both paths replay on today's code.
+    for id in ids:
+        await assert_replays(temporal.client.get_workflow_handle(workflow_id_for(id)))
 
 
 async def test_a_raised_limit_applies_to_the_grants_that_follow(

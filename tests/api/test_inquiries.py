@@ -21,11 +21,10 @@ from temporalio.worker import Worker
 from attune.config import Settings
 from tests.conftest import TemporalServer, make_worker
 from tests.db.factories import unique
-from tests.executions import wait_for_status
+from tests.executions import assert_replays, wait_for_status
 from tests.inquiries import (
     Person,
     accepted_updates,
-    assert_replays,
     inquiry_and_execution,
     person,
     start_ask,
