@@ -181,8 +181,8 @@ async def worker(
     temporal: TemporalServer, engine: AsyncEngine, settings: Settings
 ) -> AsyncIterator[Worker]:
     """A real worker polling this test's task queue."""
-    async with make_worker(temporal, engine, settings) as running:
-        yield running
+    async with make_worker(temporal, engine, settings) as polling:
+        yield polling
 
 
 def api_client(settings: Settings, *, token: str | None = None) -> _ApiClient:
