@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from temporalio import activity, workflow
+from temporalio.client import Client
 from temporalio.worker import Worker
 
 from tests.conftest import TemporalServer
@@ -69,3 +70,18 @@ async def run_until_the_activity_began(
             RunsDeafActivity.run, id=f"deaf-{uuid.uuid4()}", task_queue=task_queue
         )
         await asyncio.wait_for(began.wait(), 30)
+
+
+async def test_a_worker_that_failed_while_the_test_ran_fails_the_test(
+    temporal: TemporalServer, task_queue: str
+) -> None:
+    stranger = await Client.connect(temporal.address, namespace=f"nowhere-{uuid.uuid4()}")
+    worker = Worker(stranger, task_queue=task_queue, activities=[deaf_to_cancellation])
+
+    with pytest.raises(RuntimeError, match="nowhere-"):
+        await run_briefly(worker)
+
+
+async def run_briefly(worker: Worker) -> None:
+    async with running(worker, shutdown_within=10.0):
+        await asyncio.sleep(0.5)

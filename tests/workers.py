@@ -33,8 +33,8 @@ async def running(
 
 async def _stop(worker: Worker, run: asyncio.Task[None], *, within: float) -> None:
     shutdown = asyncio.ensure_future(worker.shutdown())
-    done, _ = await asyncio.wait({shutdown, run}, timeout=within)
-    if not done:
+    _, pending = await asyncio.wait({shutdown, run}, timeout=within)
+    if pending:
         pytest.fail(
             f"the worker had not shut down {within:g}s after it was asked to; "
             f"what is still waiting:\n{pending_coroutines()}"
