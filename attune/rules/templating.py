@@ -4,62 +4,163 @@ A string that is exactly one `{{ expression }}` keeps the expression's type, so
 `"{{ trigger.count }}"` renders to the number 3, not the string "3". Anything else
 renders to a string. An undefined name is an error, not an empty string: a parameter
 that silently became "" would run the action with the wrong input.
+
+Parameters a shell executes (`local-shell-cmd`'s `cmd`) are autoescaped for the shell, as
+HTML templates are for HTML: every value a `{{ ... }}` puts into them is shell-quoted, so
+`echo rolling back {{ trigger.service }}` with the service `x; rm -rf /` runs `echo`
+with one argument. The text the author wrote is left as it is. An author who really
+means to paste shell syntax from the event marks it: `{{ trigger.script | raw_shell }}`.
+
+Rendering is bounded (`attune.rules.sandbox`) and runs off the event loop
+(`render_parameters_off_loop`), so a heavy template never stalls the API.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
-from collections.abc import Mapping
+import shlex
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from jinja2 import StrictUndefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-
 from attune import errors
+from attune.json_limits import json_problem
+from attune.rules.sandbox import BoundedSandbox, render_budget, render_text
 
-_environment = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+MAX_RENDERED_PARAMETERS_BYTES = 1_048_576
+"""The largest parameters a rule may render, as JSON."""
+
+# An exception's text can quote the values it failed on; the message keeps only its start.
+MAX_REASON_CHARS = 300
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expression>.*?)\}\}\s*$", re.DOTALL)
 
 
-def render_parameters(parameters: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
+class RawShell(str):
+    """Text the template author marked to reach a shell unquoted (`| raw_shell`)."""
+
+    __slots__ = ()
+
+
+def _raw_shell(value: Any) -> RawShell:
+    return RawShell(value)
+
+
+def _shell_quoted(value: Any) -> str:
+    """`finalize` of shell templates: each value printed becomes one shell word."""
+    if isinstance(value, RawShell):
+        return str(value)
+    return shlex.quote(str(value))
+
+
+_environment = BoundedSandbox()
+_shell_environment = BoundedSandbox(finalize=_shell_quoted)
+for _env in (_environment, _shell_environment):
+    _env.filters["raw_shell"] = _raw_shell
+
+
+def render_parameters(
+    parameters: Mapping[str, Any],
+    context: Mapping[str, Any],
+    *,
+    shell_parameters: Collection[str] = (),
+) -> dict[str, Any]:
     """Render every string in `parameters` (nested in objects and lists) against `context`.
 
-    Raises `ValidationError` naming the parameter whose template failed.
+    `shell_parameters` name the top-level parameters a shell will execute: their values
+    are shell-quoted. Raises `ValidationError` naming the parameter whose template failed
+    or went past a limit.
     """
-    return {name: _render(value, context, name) for name, value in parameters.items()}
+    with render_budget():
+        rendered = {
+            name: _render(value, context, name, shell=name in shell_parameters)
+            for name, value in parameters.items()
+        }
+    _check_rendered(rendered)
+    return rendered
 
 
-def _render(value: Any, context: Mapping[str, Any], where: str) -> Any:
+async def render_parameters_off_loop(
+    parameters: Mapping[str, Any],
+    context: Mapping[str, Any],
+    *,
+    shell_parameters: Collection[str] = (),
+) -> dict[str, Any]:
+    """`render_parameters` in a worker thread, so the event loop keeps serving meanwhile."""
+    return await asyncio.to_thread(
+        render_parameters, parameters, context, shell_parameters=shell_parameters
+    )
+
+
+def _check_rendered(rendered: dict[str, Any]) -> None:
+    problem = json_problem(rendered, field="parameters")
+    if problem is not None:
+        where, message = problem
+        raise errors.ValidationError(
+            f"{where}: the rendered value {message}", details={"field": where}
+        )
+    size = len(json.dumps(rendered))
+    if size > MAX_RENDERED_PARAMETERS_BYTES:
+        raise errors.ValidationError(
+            f"parameters: rendered to {size} bytes of JSON, more than the "
+            f"{MAX_RENDERED_PARAMETERS_BYTES} allowed",
+            details={"field": "parameters"},
+        )
+
+
+def _render(value: Any, context: Mapping[str, Any], where: str, *, shell: bool) -> Any:
     if isinstance(value, str):
-        return _render_string(value, context, where)
+        return _render_string(value, context, where, shell=shell)
     if isinstance(value, Mapping):
-        return {key: _render(item, context, f"{where}.{key}") for key, item in value.items()}
+        return {
+            key: _render(item, context, f"{where}.{key}", shell=shell)
+            for key, item in value.items()
+        }
     if isinstance(value, list):
-        return [_render(item, context, f"{where}[{index}]") for index, item in enumerate(value)]
+        return [
+            _render(item, context, f"{where}[{index}]", shell=shell)
+            for index, item in enumerate(value)
+        ]
     return value
 
 
-def _render_string(text: str, context: Mapping[str, Any], where: str) -> Any:
+def _render_string(text: str, context: Mapping[str, Any], where: str, *, shell: bool) -> Any:
     if "{" not in text:
         return text
     try:
-        single = _SINGLE_EXPRESSION.match(text)
-        if single and "{{" not in single["expression"] and "}}" not in single["expression"]:
-            result = _environment.compile_expression(single["expression"], undefined_to_none=False)(
-                **context
-            )
-            if isinstance(result, StrictUndefined):
-                str(result)  # raises UndefinedError naming the missing variable
-            # A value must survive the trip to PostgreSQL and to the action as JSON.
-            json.dumps(result)
-            return result
-        return _environment.from_string(text).render(**context)
+        expression = _lone_expression(text)
+        # A shell reads text: a shell parameter always renders to (quoted) text.
+        if expression is not None and not shell:
+            return _evaluate(expression, context)
+        environment = _shell_environment if shell else _environment
+        return render_text(environment.from_string(text), dict(context))
     # Not only Jinja's errors: `{{ a / 0 }}` raises ZeroDivisionError, `{{ 1 + "x" }}` a
-    # TypeError, a non-JSON value (`{{ range(3) }}`) a TypeError or ValueError from json.
-    # Whatever a template does wrong is the rule's problem, recorded, never the event's.
+    # TypeError, a non-JSON value (`{{ range(3) }}`) a TypeError or ValueError from json,
+    # a limit `TemplateLimitExceeded`. Whatever a template does wrong is the rule's
+    # problem, recorded, never the event's.
     except Exception as error:
+        reason = str(error)[:MAX_REASON_CHARS]
         raise errors.ValidationError(
-            f"parameter {where}: cannot render {text!r}: {type(error).__name__}: {error}",
+            f"parameter {where}: cannot render {text!r}: {type(error).__name__}: {reason}",
             details={"field": where},
         ) from None
+
+
+def _lone_expression(text: str) -> str | None:
+    """The expression of a text that is exactly one `{{ expression }}`, else None."""
+    single = _SINGLE_EXPRESSION.match(text)
+    if single is None or "{{" in single["expression"] or "}}" in single["expression"]:
+        return None
+    return single["expression"]
+
+
+def _evaluate(expression: str, context: Mapping[str, Any]) -> Any:
+    """A lone expression's value, with its type: a number stays a number."""
+    result = _environment.compile_expression(expression, undefined_to_none=False)(**context)
+    if isinstance(result, _environment.undefined):
+        str(result)  # raises UndefinedError naming the missing variable
+    if isinstance(result, RawShell):
+        return str(result)
+    # A value must survive the trip to PostgreSQL and to the action as JSON.
+    json.dumps(result)
+    return result
