@@ -27,12 +27,24 @@ def api_token(settings: Settings) -> str:
         ) from None
 
 
-def call_api(settings: Settings, method: str, path: str, body: Any = None) -> Any:
-    """One API call; the decoded JSON answer, or `ApiError` with the API's message."""
+def call_api(
+    settings: Settings,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    content: bytes | None = None,
+    content_type: str | None = None,
+) -> Any:
+    """One API call with a JSON `body` (or raw `content`); the decoded JSON answer, or
+    `ApiError` with the API's message."""
     url = f"{settings.public_api_url}/api/v1{path}"
     headers = {"Authorization": f"Bearer {api_token(settings)}"}
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    sent: dict[str, Any] = {"content": content} if content is not None else {"json": body}
     try:
-        response = httpx.request(method, url, json=body, headers=headers, timeout=60.0)
+        response = httpx.request(method, url, headers=headers, timeout=120.0, **sent)
     except httpx.HTTPError as error:
         raise ConnectionError(f"cannot reach the Attune API at {url}: {error}") from None
     if response.status_code >= 400:

@@ -156,13 +156,20 @@ def keygen() -> None:
 def pack_register(
     path: Annotated[Path, typer.Argument(help="The pack folder (holding pack.yaml).")],
 ) -> None:
-    """Load a pack folder into a running Attune: all of it, or nothing with the reasons."""
+    """Load a pack folder into a running Attune: all of it, or nothing with the reasons.
+
+    The folder is sent as an archive, so it may live anywhere on this machine, and the API
+    on another."""
     from attune.api_client import call_api
+    from attune.packs.archive_build import build_pack_archive
 
     settings = _settings()
 
     def step() -> None:
-        summary = call_api(settings, "POST", "/packs/register", {"path": str(path.resolve())})
+        archive = build_pack_archive(path.resolve())
+        summary = call_api(
+            settings, "POST", "/packs/upload", content=archive, content_type="application/gzip"
+        )
         typer.echo(json.dumps(summary, indent=2))
 
     _run_checked(step)

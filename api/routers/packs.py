@@ -1,20 +1,34 @@
-"""Packs: list, show, and register a pack folder."""
+"""Packs: list, show, and register one: by path (within the allowed folders), or uploaded."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import asyncio
+import tempfile
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import ServicesDep, SessionDep
+from api.responses import errors_of
 from api.schemas.catalog import PackRead, PackRegister
 from api.schemas.pages import DEFAULT_PAGE, CatalogPage, Limit, Offset, catalog_page
-from attune import errors
+from api.services import Services
 from attune.engine.admission import grant_all_waiting
-from attune.packs.registrar import RegistrationSummary, register_pack_folder
+from attune.packs.archive import MAX_ARCHIVE_BYTES
+from attune.packs.definitions import PackDefinition
+from attune.packs.loader import load_pack
+from attune.packs.registrar import RegistrationSummary, register_pack
+from attune.packs.sources import allowed_pack_roots, confined_pack_folder
+from attune.packs.uploads import store_uploaded_pack
 from db.repositories import pack as packs
 
 router = APIRouter(prefix="/packs", tags=["packs"])
+
+UPLOAD_PATH = "/upload"
+ARCHIVE_TYPE = "application/gzip"
+# An upload up to this size stays in memory; a larger one is spooled to a temporary file.
+SPOOL_IN_MEMORY_BYTES = 4 * 1024 * 1024
+UPLOAD_LIMIT_BYTES = MAX_ARCHIVE_BYTES
 
 
 @router.get("")
@@ -25,25 +39,60 @@ async def list_packs(
     return catalog_page(rows, PackRead.model_validate, limit=limit, offset=offset)
 
 
-@router.get("/{ref}")
+@router.get("/{ref}", responses=errors_of(404))
 async def get_pack(session: SessionDep, ref: str) -> PackRead:
     return PackRead.model_validate(await packs.repository.get_by_key(session, ref))
 
 
-@router.post("/register")
-async def register_pack(
+@router.post("/register", responses=errors_of(403, 404, 413))
+async def register_pack_by_path(
     session: SessionDep, services: ServicesDep, body: PackRegister
 ) -> RegistrationSummary:
     """Create or update every component of the pack, and remove those it no longer has.
 
     All or nothing: any problem refuses the whole pack with a 422 naming file and field.
+    The folder must be inside the pack folders the operator allowed (403 otherwise).
     """
-    path = Path(body.path)
-    if not path.is_absolute():
-        raise errors.ValidationError(
-            f"path must be absolute, not {body.path!r}", details={"field": "path"}
-        )
-    summary = await register_pack_folder(session, path)
+    folder = confined_pack_folder(body.path, allowed_pack_roots(services.settings))
+    definition = await asyncio.to_thread(load_pack, folder)
+    return await _register(session, services, definition)
+
+
+@router.post(
+    UPLOAD_PATH,
+    responses=errors_of(413),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                ARCHIVE_TYPE: {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
+async def upload_pack(
+    request: Request, session: SessionDep, services: ServicesDep
+) -> RegistrationSummary:
+    """Register a pack sent as a gzip-compressed tar of its folder (what `attune pack
+    register FOLDER` sends), unpacked into the first of the pack folders.
+
+    At most `MAX_ARCHIVE_BYTES` compressed (413 beyond), `MAX_ARCHIVE_FILES` files and
+    `MAX_EXTRACTED_BYTES` unpacked; absolute paths, `..`, links leading outside and special
+    files are refused (422 naming the member), as is the pack itself like any other.
+    """
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES) as archive:
+        async for chunk in request.stream():
+            archive.write(chunk)
+        archive.seek(0)
+        packs_folder = services.settings.pack_folders[0]
+        definition = await asyncio.to_thread(store_uploaded_pack, archive, packs_folder)
+    return await _register(session, services, definition)
+
+
+async def _register(
+    session: AsyncSession, services: Services, definition: PackDefinition
+) -> RegistrationSummary:
+    summary = await register_pack(session, definition)
     await session.commit()
     if summary.policies.updated or summary.policies.removed:
         # A raised or removed limit frees slots that executions already wait for.

@@ -145,7 +145,12 @@ class PolicyRead(BaseModel):
 
 
 class PackRegister(BaseModel):
-    path: str = Field(description="Absolute path of the pack folder on the API's machine.")
+    path: str = Field(
+        min_length=1,
+        max_length=4096,
+        description="Absolute path of the pack folder on the API's machine, inside one of "
+        "the folders packs may be registered from (ATTUNE_PACKS_DIRS).",
+    )
 
 
 class WebhookSecretRead(BaseModel):

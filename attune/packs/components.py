@@ -15,6 +15,7 @@ from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from attune import errors
+from attune.excerpts import excerpt, field_name
 from attune.packs.definitions import (
     KNOWN_RUNNER_TYPES,
     LIMIT_FIELDS,
@@ -29,7 +30,7 @@ from attune.packs.definitions import (
 from attune.packs.fields import NAME, REF, Fields
 from attune.packs.json_schema import dotted, schema_violations
 from attune.packs.parameters import parameters_schema
-from attune.packs.problems import Problems
+from attune.packs.problems import Problems, requoted
 from attune.rules.criteria import validate_criteria
 
 COMMON_FIELDS = ("name", "label", "description")
@@ -54,13 +55,14 @@ def load_action(
     folder: Path, file: str, data: Mapping[str, Any], problems: Problems
 ) -> ActionDefinition | None:
     """The action in `data` (read from `file`), or None when it has problems."""
-    before = len(problems.found)
+    before = problems.count
     fields = Fields(file, data, problems, allowed=ACTION_FIELDS)
     name = component_name(fields)
     runner = fields.text("runner_type", required=True)
     if runner is not None and runner not in KNOWN_RUNNER_TYPES:
         fields.problem(
-            "runner_type", f"unknown {runner!r} (one of {', '.join(sorted(KNOWN_RUNNER_TYPES))})"
+            "runner_type",
+            f"unknown {excerpt(runner)} (one of {', '.join(sorted(KNOWN_RUNNER_TYPES))})",
         )
         runner = None
     entry_point = _entry_point(fields, folder, runner)
@@ -83,18 +85,19 @@ def load_action(
         timeout_seconds=fields.positive_integer("timeout", maximum=MAX_TIMEOUT),
         enabled=fields.flag("enabled", True),
     )
-    return definition if len(problems.found) == before else None
+    return definition if problems.count == before else None
 
 
 def load_trigger(
     file: str, data: Mapping[str, Any], problems: Problems
 ) -> TriggerDefinition | None:
     """The trigger in `data` (read from `file`), or None when it has problems."""
-    before = len(problems.found)
+    before = problems.count
     fields = Fields(file, data, problems, allowed=TRIGGER_FIELDS)
     kind = fields.text("type") or "custom"
     if kind not in TRIGGER_TYPES:
-        fields.problem("type", f"unknown {kind!r} (one of {', '.join(sorted(TRIGGER_TYPES))})")
+        known = ", ".join(sorted(TRIGGER_TYPES))
+        fields.problem("type", f"unknown {excerpt(kind)} (one of {known})")
     definition = TriggerDefinition(
         file=file,
         name=component_name(fields) or "",
@@ -103,12 +106,12 @@ def load_trigger(
         description=fields.text("description"),
         payload_schema=json_schema(fields, "payload_schema") or {},
     )
-    return definition if len(problems.found) == before else None
+    return definition if problems.count == before else None
 
 
 def load_rule(file: str, data: Mapping[str, Any], problems: Problems) -> RuleDefinition | None:
     """The rule in `data` (read from `file`), or None when it has problems."""
-    before = len(problems.found)
+    before = problems.count
     fields = Fields(file, data, problems, allowed=RULE_FIELDS)
     hint = "a ref like pack.name"
     trigger_ref = fields.matching("trigger", REF, hint, required=True)
@@ -130,12 +133,12 @@ def load_rule(file: str, data: Mapping[str, Any], problems: Problems) -> RuleDef
         action_parameters=action_parameters,
         enabled=fields.flag("enabled", True),
     )
-    return definition if len(problems.found) == before else None
+    return definition if problems.count == before else None
 
 
 def load_policy(file: str, data: Mapping[str, Any], problems: Problems) -> PolicyDefinition | None:
     """The policy in `data` (read from `file`), or None when it has problems."""
-    before = len(problems.found)
+    before = problems.count
     fields = Fields(file, data, problems, allowed=POLICY_FIELDS)
     action_ref = fields.matching("action", REF, "an action ref like pack.name", required=True)
     limits = fields.model(PolicyLimits, LIMIT_FIELDS)
@@ -148,7 +151,7 @@ def load_policy(file: str, data: Mapping[str, Any], problems: Problems) -> Polic
         enabled=fields.flag("enabled", True),
         **(limits.columns() if limits is not None else {}),
     )
-    return definition if len(problems.found) == before else None
+    return definition if problems.count == before else None
 
 
 def component_name(fields: Fields) -> str | None:
@@ -158,10 +161,14 @@ def component_name(fields: Fields) -> str | None:
     if name is None and fields.data.get("name") is not None:
         return None  # not a string: already recorded
     if not NAME.match(stem):
-        fields.problem("name", f"the file name {stem!r} is not lowercase letters, digits, _, -")
+        fields.problem(
+            "name", f"the file name {excerpt(stem)} is not lowercase letters, digits, _, -"
+        )
         return None
     if name is not None and name != stem:
-        fields.problem("name", f"{name!r} differs from the file name {stem!r}; make them equal")
+        fields.problem(
+            "name", f"{excerpt(name)} differs from the file name {excerpt(stem)}; make them equal"
+        )
         return None
     return stem
 
@@ -193,28 +200,43 @@ def _entry_point(fields: Fields, folder: Path, runner: str | None) -> str:
         return ""
     script, _, target = entry.partition(":") if runner == "python-script" else (entry, "", "")
     if target and not all(part.isidentifier() for part in target.split(".")):
-        fields.problem("entry_point", f"{target!r} after ':' is not a Python name")
+        fields.problem("entry_point", f"{excerpt(target)} after ':' is not a Python name")
     actions = (folder / "actions").resolve()
-    # resolve() follows symlinks too, so a link pointing outside the pack is refused.
-    candidate = (actions / script).resolve()
-    if not candidate.is_relative_to(actions):
-        fields.problem("entry_point", f"{script!r} must stay inside the pack's actions/ folder")
-    elif not candidate.is_file():
-        fields.problem("entry_point", f"actions/{script} does not exist")
+    try:
+        # resolve() follows symlinks too, so a link pointing outside the pack is refused.
+        candidate = (actions / script).resolve()
+        inside = candidate.is_relative_to(actions)
+        exists = inside and candidate.is_file()
+    except (OSError, ValueError, RuntimeError):  # too long, a NUL byte, a loop of links
+        fields.problem("entry_point", f"{excerpt(script)} cannot be a file in the pack")
+        return entry
+    if not inside:
+        fields.problem(
+            "entry_point", f"{excerpt(script)} must stay inside the pack's actions/ folder"
+        )
+    elif not exists:
+        fields.problem("entry_point", f"{excerpt(f'actions/{script}')} does not exist")
     return entry
 
 
 def _check_criteria(fields: Fields, criteria: Mapping[Any, Any]) -> None:
     # One condition at a time: validate_criteria stops at the first problem it finds.
     for path, condition in criteria.items():
+        where = f"criteria.{field_name(path)}"
         if not isinstance(path, str):
-            fields.problem(f"criteria.{path}", "a criteria key is a path like trigger.body.x")
+            fields.problem(where, "a criteria key is a path like trigger.body.x")
+            continue
+        operator = condition.get("type") if isinstance(condition, Mapping) else None
+        if operator is not None and not isinstance(operator, str):
+            # validate_criteria looks it up in a set, which a list or a mapping would break.
+            fields.problem(where, "the type must be a string naming an operator")
             continue
         try:
             validate_criteria({path: condition})
         except errors.ValidationError as error:
             message = error.message.removeprefix(f"criteria[{path!r}]: ")
-            fields.problem(f"criteria.{path}", message)
+            # validate_criteria quotes the path and the type whole; quote excerpts.
+            fields.problem(where, requoted(requoted(message, path), operator))
 
 
 def _check_templates(fields: Fields, where: str, value: Any) -> None:
@@ -225,7 +247,7 @@ def _check_templates(fields: Fields, where: str, value: Any) -> None:
             fields.problem(where, f"template does not parse: {error.message} (line {error.lineno})")
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            _check_templates(fields, f"{where}.{key}", item)
+            _check_templates(fields, f"{where}.{field_name(key)}", item)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _check_templates(fields, f"{where}[{index}]", item)

@@ -34,6 +34,12 @@ MAX_INTEGER = 2**31 - 1
 
 DEFAULT_MAX_QUEUE_LENGTH = 10000
 
+MIN_RATE_PER_SECOND = 0.001
+"""The slowest rate limit: one start every 1,000 s. Temporal keeps the rate as a 32-bit
+float, where 1e-300 is 0: a run would then never start."""
+MAX_RATE_PER_SECOND = 10_000.0
+"""The fastest rate limit: far beyond what a worker starts, and finite as a 32-bit float."""
+
 
 @dataclass(frozen=True)
 class ActionDefinition:
@@ -121,7 +127,12 @@ class RateLimit(BaseModel):
 
     model_config = _STRICT
 
-    per_second: float = Field(gt=0, allow_inf_nan=False, description="Starts per second.")
+    per_second: float = Field(
+        ge=MIN_RATE_PER_SECOND,
+        le=MAX_RATE_PER_SECOND,
+        allow_inf_nan=False,
+        description=f"Starts per second, {MIN_RATE_PER_SECOND:g} to {MAX_RATE_PER_SECOND:g}.",
+    )
 
 
 class PolicyLimits(BaseModel):

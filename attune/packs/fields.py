@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
+from attune.excerpts import excerpt, field_name
 from attune.packs.problems import Problems
 from db.models.base import REF_PATTERN
 from db.models.pack import SEMVER_PATTERN
@@ -44,7 +45,8 @@ class Fields:
         known = sorted(allowed)
         for key in data:
             if key not in known:
-                self.problem(str(key), f"unknown field (allowed: {', '.join(known)})")
+                # The key is the author's text: quoted as a name, never whole.
+                self.problem(field_name(key), f"unknown field (allowed: {', '.join(known)})")
 
     def field(self, name: str) -> str:
         """The full name of a field, as problems name it."""
@@ -72,7 +74,7 @@ class Fields:
         """A string field that must match `pattern`; `hint` says what it should look like."""
         value = self.text(name, **kw)
         if value is not None and not pattern.match(value):
-            self.problem(name, f"{value!r} is not {hint}")
+            self.problem(name, f"{excerpt(value)} is not {hint}")
             return None
         return value
 
@@ -111,7 +113,7 @@ class Fields:
             return None
         # bool is an int in Python; `timeout: true` is a mistake, not 1 second.
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= maximum:
-            self.problem(name, f"must be a whole number from 1 to {maximum}, not {value!r}")
+            self.problem(name, f"must be a whole number from 1 to {maximum}, not {excerpt(value)}")
             return None
         return value
 
@@ -126,7 +128,7 @@ class Fields:
             return model.model_validate(given)
         except PydanticValidationError as error:
             for problem in error.errors():
-                where = ".".join(str(part) for part in problem["loc"])
+                where = ".".join(field_name(part) for part in problem["loc"])
                 if where:
                     self.problem(where, problem["msg"])
                 else:
@@ -141,11 +143,11 @@ def _kind(value: Any) -> str:
     if isinstance(value, bool):
         return "true/false"
     if isinstance(value, int | float):
-        return f"the number {value!r}"
+        return f"the number {excerpt(value)}"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, str):
         return "a string"
-    return f"{type(value).__name__} {value!r}"
+    return f"{type(value).__name__} {excerpt(value)}"

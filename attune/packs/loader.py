@@ -10,6 +10,11 @@ resolves rules' and policies' refs to other packs. The layout:
     policies/NAME.yaml   a policy: concurrency and rate limits on one action
 
 Component files end in `.yaml` or `.yml`; other files and sub-folders are not components.
+
+A symbolic link is followed only while it stays inside the pack: a component folder or
+file (pack.yaml included) whose real path is outside is a problem, and is never read nor
+listed. Links are listed like files, so that a link out is refused whether or not what it
+points at exists, and the answer says nothing about the server's other files.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from attune.packs.definitions import PackDefinition
 from attune.packs.fields import NAME, SEMVER, Fields
 from attune.packs.json_schema import dotted, instance_violations
 from attune.packs.problems import PackError, Problem, Problems
-from attune.packs.yaml_files import read_mapping
+from attune.packs.yaml_files import LINK_LOOP, OUTSIDE_THE_PACK, read_mapping
 
 PACK_FIELDS = [
     "ref",
@@ -58,13 +63,19 @@ NamedT = TypeVar("NamedT", bound=_Named)
 def load_pack(path: Path) -> PackDefinition:
     """Read and check the pack folder at `path`.
 
-    Raises `PackError` listing every problem as `<file>: <field>: <problem>`, files
-    relative to the folder.
+    Raises `PackError` listing the problems as `<file>: <field>: <problem>`, files
+    relative to the folder (at most `MAX_LISTED_PROBLEMS`, then how many more).
     """
-    folder = path.resolve()
-    if not folder.is_dir():
+    try:
+        folder = path.resolve()
+        is_folder = folder.is_dir()
+        pack_yaml = folder / "pack.yaml"
+        has_pack_yaml = is_folder and (pack_yaml.is_file() or pack_yaml.is_symlink())
+    except (OSError, ValueError, RuntimeError):  # too long, a NUL byte, a loop of links
+        is_folder = has_pack_yaml = False
+    if not is_folder:
         raise PackError([Problem(str(path), None, "is not a folder")])
-    if not (folder / "pack.yaml").is_file():
+    if not has_pack_yaml:
         raise PackError([Problem("pack.yaml", None, f"missing: {path} has no pack.yaml")])
     problems = Problems()
     pack = _pack_fields(folder, problems)
@@ -118,9 +129,17 @@ def _pack_fields(folder: Path, problems: Problems) -> dict[str, Any]:
 
 
 def _component_files(folder: Path, kind: str, problems: Problems) -> list[str]:
-    """`kind/NAME.yaml` for each component file of one kind, in name order."""
+    """`kind/NAME.yaml` for each component file of one kind, in name order; `folder` is real."""
     where = folder / kind
-    if not where.exists():
+    if not (where.exists() or where.is_symlink()):
+        return []
+    try:
+        real = where.resolve()
+    except RuntimeError:  # pathlib's word for a loop of links
+        problems.add(kind, None, LINK_LOOP)
+        return []
+    if not real.is_relative_to(folder):
+        problems.add(kind, None, OUTSIDE_THE_PACK)
         return []
     if not where.is_dir():
         problems.add(kind, None, "must be a folder")
@@ -128,7 +147,7 @@ def _component_files(folder: Path, kind: str, problems: Problems) -> list[str]:
     return sorted(
         f"{kind}/{entry.name}"
         for entry in where.iterdir()
-        if entry.suffix in COMPONENT_SUFFIXES and entry.is_file()
+        if entry.suffix in COMPONENT_SUFFIXES and (entry.is_symlink() or entry.is_file())
     )
 
 

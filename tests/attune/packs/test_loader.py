@@ -193,7 +193,7 @@ BROKEN: list[tuple[dict[str, Any], dict[str, Any], str, str | None, str]] = [
         {"actions/a.yaml": {"runner_type": "local-shell-script", "entry_point": "run.sh"}},
         "actions/a.yaml",
         "entry_point",
-        "actions/run.sh does not exist",
+        "'actions/run.sh' does not exist",
     ),
     (
         {},

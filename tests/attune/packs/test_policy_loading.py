@@ -115,8 +115,11 @@ BROKEN: list[tuple[dict[str, Any], str | None, str]] = [
     ),
     (LIMITED | {"method": "drop"}, "method", "'enqueue' or 'cancel'"),
     (LIMITED | {"method": 1}, "method", "'enqueue' or 'cancel'"),
-    (LIMITED | {"rate_limit": {"per_second": 0}}, "rate_limit.per_second", "greater than 0"),
-    (LIMITED | {"rate_limit": {"per_second": -1.5}}, "rate_limit.per_second", "greater than 0"),
+    (LIMITED | {"rate_limit": {"per_second": 0}}, "rate_limit.per_second", "equal to 0.001"),
+    (LIMITED | {"rate_limit": {"per_second": -1.5}}, "rate_limit.per_second", "equal to 0.001"),
+    # 1e-300 is 0 as the 32-bit float Temporal keeps: a run would never start.
+    (LIMITED | {"rate_limit": {"per_second": 1e-300}}, "rate_limit.per_second", "equal to 0.001"),
+    (LIMITED | {"rate_limit": {"per_second": 1e308}}, "rate_limit.per_second", "equal to 10000"),
     (
         LIMITED | {"rate_limit": {"per_second": float("inf")}},
         "rate_limit.per_second",
