@@ -1,4 +1,9 @@
-"""Who is calling: the `Authorization: Bearer <token>` of every route except health."""
+"""Who is calling: the `Authorization: Bearer <token>` of every route but health and webhooks.
+
+The token is checked by the request guard (`api.request_guard`) before the body is read,
+so a stranger's request costs no more than its headers; routes get the identity it found
+through the `CurrentIdentity` dependency.
+"""
 
 from __future__ import annotations
 
@@ -7,33 +12,29 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.deps import ServicesDep
+from api.services import Services
 from attune import errors
 from attune.auth.tokens import authenticate, hash_token
 from db.models import Identity
 
 HOW_TO = "send Authorization: Bearer <token>"
 MAX_SCHEME_ECHO = 20
+IDENTITY_SCOPE_KEY = "attune.identity"
+"""Where the guard leaves the authenticated identity in the ASGI scope."""
 
 # Declared only so OpenAPI (and the Authorize button of /docs) knows the scheme; the header
-# is parsed below, where each kind of mistake gets its own message.
+# is parsed by `bearer_token`, where each kind of mistake gets its own message.
 _bearer_scheme = HTTPBearer(auto_error=False, description="An Attune API token (att_...).")
 
 
-async def current_identity(
-    request: Request,
-    services: ServicesDep,
-    _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
-) -> Identity:
-    """The identity whose token the request carries; `Unauthenticated` (401) otherwise.
+async def authenticate_header(services: Services, header: str | None) -> Identity:
+    """The identity whose token `header` carries; `Unauthenticated` (401) otherwise.
 
     Authentication runs in a session of its own and commits there (it may stamp the token's
-    `last_used_at`). Using the route's session instead would leave a transaction open on it,
-    so a route's `async with session.begin():` would fail, and a route's rollback would undo
-    the stamp. The identity comes back detached and fully loaded: read it freely; load it
-    again in the route's session to change it.
+    `last_used_at`), so a route's own transaction is untouched. The identity comes back
+    detached and fully loaded: read it freely; load it again in a session to change it.
     """
-    token = bearer_token(request.headers.get("Authorization"))
+    token = bearer_token(header)
     token_hash = hash_token(token)
     remembered = services.recent_tokens.get(token_hash)
     if remembered is not None:
@@ -41,6 +42,23 @@ async def current_identity(
     async with services.sessions() as session, session.begin():
         identity = await authenticate(session, token)
     services.recent_tokens.remember(token_hash, identity)
+    return identity
+
+
+def request_identity(request: Request) -> Identity | None:
+    """The identity the guard authenticated for this request, if it carried a token."""
+    identity: Identity | None = request.scope.get(IDENTITY_SCOPE_KEY)
+    return identity
+
+
+async def current_identity(
+    request: Request,
+    _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
+) -> Identity:
+    """The caller; fails closed (401) if the guard did not authenticate this request."""
+    identity = request_identity(request)
+    if identity is None:
+        raise errors.Unauthenticated(f"missing bearer token: {HOW_TO}")
     return identity
 
 

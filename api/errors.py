@@ -24,6 +24,7 @@ STATUS_BY_ERROR: dict[type[errors.AttuneError], int] = {
     errors.PermissionDenied: 403,
     errors.Unauthenticated: 401,
     errors.PolicyViolation: 429,
+    errors.PayloadTooLarge: 413,
     errors.ServiceUnavailable: 503,
 }
 
@@ -39,14 +40,19 @@ def status_for(error: errors.AttuneError) -> int:
     return 400
 
 
-async def _domain_error(_: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, errors.AttuneError)
+def domain_error_response(error: errors.AttuneError) -> JSONResponse:
+    """The response a domain error gets, wherever it is raised (routes, the request guard)."""
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, errors.Unauthenticated) else None
     return JSONResponse(
         error_body(error.code, error.message, error.details),
         status_code=status_for(error),
         headers=headers,
     )
+
+
+async def _domain_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, errors.AttuneError)
+    return domain_error_response(error)
 
 
 async def _request_validation_error(_: Request, error: Exception) -> JSONResponse:

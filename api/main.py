@@ -10,6 +10,8 @@ from temporalio.client import Client
 
 from api.auth import current_identity
 from api.errors import install_error_handlers
+from api.request_guard import GuardRules, RequestGuard
+from api.responses import AUTHENTICATED_ERRORS
 from api.routers import (
     actions,
     enforcements,
@@ -25,6 +27,7 @@ from api.routers import (
 )
 from api.services import Services
 from attune.auth.recent_tokens import RecentTokens
+from attune.auth.webhook_signature import SIGNATURE_HEADER
 from attune.config import Settings, get_settings, required_database_url, temporal_target
 from attune.engine.workflow_starts import WorkflowStarter
 from db.engine import create_engine, create_session_factory
@@ -63,11 +66,38 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(RequestGuard, rules=guard_rules(settings))
     app.include_router(health.router, prefix=API_PREFIX)
     # Webhooks authenticate on their own terms: a bearer token or a signed body.
     app.include_router(webhooks.router, prefix=API_PREFIX)
     authenticated = [Depends(current_identity)]
-    for resource in (packs, actions, triggers, rules, policies, events, enforcements, executions):
-        app.include_router(resource.router, prefix=API_PREFIX, dependencies=authenticated)
-    app.include_router(inquiries.router, prefix=API_PREFIX, dependencies=authenticated)
+    for resource in (
+        packs,
+        actions,
+        triggers,
+        rules,
+        policies,
+        events,
+        enforcements,
+        executions,
+        inquiries,
+    ):
+        app.include_router(
+            resource.router,
+            prefix=API_PREFIX,
+            dependencies=authenticated,
+            responses=AUTHENTICATED_ERRORS,
+        )
     return app
+
+
+def guard_rules(settings: Settings) -> GuardRules:
+    """What the request guard lets through unauthenticated, and how much body it reads."""
+    return GuardRules(
+        prefix=f"{API_PREFIX}/",
+        public_paths=frozenset({f"{API_PREFIX}/health"}),
+        signed_prefixes=(f"{API_PREFIX}/webhooks/",),
+        signature_headers=(SIGNATURE_HEADER,),
+        max_body_bytes=settings.max_body_bytes,
+        raw_body_limits={f"{API_PREFIX}/packs{packs.UPLOAD_PATH}": packs.UPLOAD_LIMIT_BYTES},
+    )

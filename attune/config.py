@@ -14,13 +14,15 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 # AES-256-GCM wants exactly 32 bytes of key material.
 ENCRYPTION_KEY_BYTES = 32
+# The packs shipped with Attune (`packs/core`, ...): registering them is always allowed.
+BUNDLED_PACKS_DIR = Path(__file__).resolve().parents[1] / "packs"
 
 
 class LogLevel(StrEnum):
@@ -70,8 +72,29 @@ class Settings(BaseSettings):
         default=None, description="Base URL of the Temporal Web UI, for links to workflows."
     )
     core_pack_dir: Path = Field(
-        default=Path(__file__).resolve().parents[1] / "packs" / "core",
+        default=BUNDLED_PACKS_DIR / "core",
         description="The bundled core pack, registered at start-up.",
+    )
+    packs_dirs: Annotated[tuple[Path, ...], NoDecode] = Field(
+        default=(),
+        description="Folders (separated by ':') the API may register packs from by path; "
+        "uploaded packs are unpacked into the first. Default: the data directory's packs/.",
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        le=1_073_741_824,
+        description="The largest request body the API reads (pack uploads have their own).",
+    )
+    webhook_tolerance_seconds: int = Field(
+        default=300,
+        ge=10,
+        le=3600,
+        description="How old a signed webhook's timestamp may be; replays within it are refused.",
+    )
+    action_user: str | None = Field(
+        default=None,
+        description="Run action processes as this user (the worker must be root to switch).",
     )
     action_heartbeat_timeout: Seconds = Field(
         default=30.0, description="A running action's worker silent this long is declared lost."
@@ -97,6 +120,18 @@ class Settings(BaseSettings):
     def _absolute_data_dir(cls, value: Path) -> Path:
         # Children of `attune up` run with other working directories; pin the path now.
         return value.expanduser().resolve()
+
+    @field_validator("packs_dirs", mode="before")
+    @classmethod
+    def _colon_separated_folders(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(Path(part) for part in value.split(":") if part.strip())
+        return value
+
+    @field_validator("packs_dirs")
+    @classmethod
+    def _absolute_folders(cls, value: tuple[Path, ...]) -> tuple[Path, ...]:
+        return tuple(folder.expanduser().resolve() for folder in value)
 
     @field_validator("database_url")
     @classmethod
@@ -136,6 +171,11 @@ class Settings(BaseSettings):
     @property
     def public_temporal_ui_url(self) -> str:
         return (self.temporal_ui_url or f"http://127.0.0.1:{self.temporal_ui_port}").rstrip("/")
+
+    @property
+    def pack_folders(self) -> tuple[Path, ...]:
+        """Where packs may be registered from by path; the first receives uploaded packs."""
+        return self.packs_dirs or (self.data_dir / "packs",)
 
     @property
     def uses_embedded_database(self) -> bool:

@@ -43,6 +43,12 @@ class PolicyViolation(AttuneError):
     code = "policy_violation"
 
 
+class PayloadTooLarge(AttuneError):
+    """A request body larger than the API accepts."""
+
+    code = "payload_too_large"
+
+
 class ServiceUnavailable(AttuneError):
     """A service Attune depends on (Temporal, PostgreSQL) did not answer."""
 

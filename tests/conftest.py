@@ -135,9 +135,12 @@ def settings(
     temporal: TemporalServer,
     task_queue: str,
     tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
+        # Tests write their packs under their own tmp_path: the API may register from there.
+        packs_dirs=(tmp_path_factory.getbasetemp(),),
         database_url=database_url,
         temporal_address=temporal.address,
         task_queue=task_queue,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import SessionDep
+from api.responses import errors_of
 from api.schemas.admission import QueueStatsRead
 from api.schemas.catalog import ActionRead
 from api.schemas.pages import DEFAULT_PAGE, CatalogPage, Limit, Offset, catalog_page, present
@@ -25,12 +26,12 @@ async def list_actions(
     return catalog_page(rows, ActionRead.model_validate, limit=limit, offset=offset)
 
 
-@router.get("/{ref}")
+@router.get("/{ref}", responses=errors_of(404))
 async def get_action(session: SessionDep, ref: str) -> ActionRead:
     return ActionRead.model_validate(await actions.repository.get_by_key(session, ref))
 
 
-@router.get("/{ref}/queue-stats")
+@router.get("/{ref}/queue-stats", responses=errors_of(404))
 async def get_queue_stats(session: SessionDep, ref: str) -> QueueStatsRead:
     """The action's admission queue: waiting, holding, totals. Zeros if nothing queued yet."""
     action = await actions.repository.get_by_key(session, ref)

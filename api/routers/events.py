@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import ServicesDep, SessionDep
+from api.params import RecordId
+from api.responses import errors_of
 from api.schemas.history import EventCreate, EventRead, IngestedRead
 from api.schemas.pages import BeforeId, HistoryPage, Limit, history_page, present
 from attune.engine.event_ingestion import Ingested, accept_event, find_accepting_trigger
@@ -21,7 +23,7 @@ def ingested_read(ingested: Ingested) -> IngestedRead:
     )
 
 
-@router.post("", status_code=202)
+@router.post("", status_code=202, responses=errors_of(404, 409, 413, 429))
 async def create_event(
     session: SessionDep, services: ServicesDep, body: EventCreate
 ) -> IngestedRead:
@@ -29,7 +31,13 @@ async def create_event(
     trigger, 422 naming the field for a payload that breaks the trigger's schema."""
     trigger = await find_accepting_trigger(session, body.trigger)
     return ingested_read(
-        await accept_event(session, services.starter, trigger=trigger, payload=body.payload)
+        await accept_event(
+            session,
+            services.starter,
+            trigger=trigger,
+            payload=body.payload,
+            encryption_key=services.secrets_key,
+        )
     )
 
 
@@ -43,6 +51,6 @@ async def list_events(
     return history_page(rows, EventRead.model_validate, limit=limit)
 
 
-@router.get("/{id}")
-async def get_event(session: SessionDep, id: int) -> EventRead:
+@router.get("/{id}", responses=errors_of(404))
+async def get_event(session: SessionDep, id: RecordId) -> EventRead:
     return EventRead.model_validate(await events.repository.get(session, id=id))

@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import CurrentIdentity
 from api.deps import ServicesDep, SessionDep
+from api.params import IdFilter, RecordId
+from api.responses import errors_of
 from api.schemas.history import ExecutionCreate, ExecutionRead
 from api.schemas.inquiries import WaitingInquiry
 from api.schemas.pages import BeforeId, HistoryPage, Limit, next_before_id, present
@@ -25,7 +27,7 @@ from db.repositories import inquiry as inquiries
 router = APIRouter(prefix="/executions", tags=["executions"])
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=errors_of(404, 409, 413, 429))
 async def create_execution(
     session: SessionDep, services: ServicesDep, identity: CurrentIdentity, body: ExecutionCreate
 ) -> ExecutionRead:
@@ -33,7 +35,11 @@ async def create_execution(
     429 when the action's policy refuses it (queue full, or no free slot with `cancel`)."""
     action = await find_runnable_action(session, body.action)
     pending = await request_execution(
-        session, action=action, parameters=body.parameters, executor_id=identity.id
+        session,
+        action=action,
+        parameters=body.parameters,
+        encryption_key=services.secrets_key,
+        executor_id=identity.id,
     )
     await session.commit()
     await services.starter.start_and_record(session, [pending])
@@ -51,8 +57,8 @@ async def list_executions(
     status: ExecutionStatus | None = None,
     rule: str | None = None,
     trigger: str | None = None,
-    enforcement: int | None = None,
-    parent: int | None = None,
+    enforcement: IdFilter = None,
+    parent: IdFilter = None,
 ) -> HistoryPage[ExecutionRead]:
     """Newest first; every filter given must hold."""
     filters = present(
@@ -70,14 +76,14 @@ async def list_executions(
     )
 
 
-@router.get("/{id}")
-async def get_execution(session: SessionDep, services: ServicesDep, id: int) -> ExecutionRead:
+@router.get("/{id}", responses=errors_of(404))
+async def get_execution(session: SessionDep, services: ServicesDep, id: RecordId) -> ExecutionRead:
     execution = await executions.repository.get(session, id=id)
     return (await _reads(session, services, [execution]))[0]
 
 
-@router.post("/{id}/cancel", status_code=202)
-async def cancel(session: SessionDep, services: ServicesDep, id: int) -> ExecutionRead:
+@router.post("/{id}/cancel", status_code=202, responses=errors_of(404, 409))
+async def cancel(session: SessionDep, services: ServicesDep, id: RecordId) -> ExecutionRead:
     """Ask the execution to stop: it goes `canceling`, then `cancelled` once its processes
     are gone. 409 when it has already ended."""
     execution = await cancel_execution(session, services.starter, execution_id=id)

@@ -6,6 +6,8 @@ from fastapi import APIRouter
 
 from api.auth import CurrentIdentity
 from api.deps import ServicesDep, SessionDep
+from api.params import IdFilter, RecordId
+from api.responses import errors_of
 from api.schemas.inquiries import InquiryRead, InquiryRespond
 from api.schemas.pages import BeforeId, HistoryPage, Limit, history_page
 from attune.engine.inquiry_responses import respond_to_inquiry
@@ -22,7 +24,7 @@ async def list_inquiries(
     before_id: BeforeId = None,
     status: InquiryStatus | None = None,
     assignee: str | None = None,
-    execution: int | None = None,
+    execution: IdFilter = None,
 ) -> HistoryPage[InquiryRead]:
     """Newest first. `assignee` keeps those naming that login (an inquiry with no assignees
     may be answered by anyone, and names nobody)."""
@@ -37,17 +39,17 @@ async def list_inquiries(
     return history_page(rows, InquiryRead.model_validate, limit=limit)
 
 
-@router.get("/{id}")
-async def get_inquiry(session: SessionDep, id: int) -> InquiryRead:
+@router.get("/{id}", responses=errors_of(404))
+async def get_inquiry(session: SessionDep, id: RecordId) -> InquiryRead:
     return InquiryRead.model_validate(await inquiries.repository.get(session, id=id))
 
 
-@router.post("/{id}/respond")
+@router.post("/{id}/respond", responses=errors_of(403, 404, 409, 413))
 async def respond(
     session: SessionDep,
     services: ServicesDep,
     identity: CurrentIdentity,
-    id: int,
+    id: RecordId,
     body: InquiryRespond,
 ) -> InquiryRead:
     """Answer as the calling identity: 200 with the inquiry `responded`, and its execution

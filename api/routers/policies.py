@@ -14,6 +14,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from api.deps import ServicesDep, SessionDep
 from api.policy_hooks import on_policy_changed
+from api.responses import errors_of
 from api.schemas.catalog import PolicyCreate, PolicyRead, PolicyUpdate
 from api.schemas.pages import DEFAULT_PAGE, CatalogPage, Limit, Offset, catalog_page, present
 from attune.packs.definitions import LIMIT_FIELDS, PolicyLimits, nested_limits
@@ -37,12 +38,12 @@ async def list_policies(
     return catalog_page(rows, PolicyRead.of, limit=limit, offset=offset)
 
 
-@router.get("/{ref}")
+@router.get("/{ref}", responses=errors_of(404))
 async def get_policy(session: SessionDep, ref: str) -> PolicyRead:
     return PolicyRead.of(await policies.repository.get_by_key(session, ref))
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=errors_of(404, 409, 413))
 async def create_policy(
     session: SessionDep, services: ServicesDep, body: PolicyCreate
 ) -> PolicyRead:
@@ -66,7 +67,7 @@ async def create_policy(
     return PolicyRead.of(created)
 
 
-@router.patch("/{ref}")
+@router.patch("/{ref}", responses=errors_of(404, 413))
 async def update_policy(
     session: SessionDep, services: ServicesDep, ref: str, body: PolicyUpdate
 ) -> PolicyRead:
@@ -82,7 +83,7 @@ async def update_policy(
     return PolicyRead.of(updated)
 
 
-@router.delete("/{ref}", status_code=204)
+@router.delete("/{ref}", status_code=204, responses=errors_of(404))
 async def delete_policy(session: SessionDep, services: ServicesDep, ref: str) -> None:
     current = await policies.repository.get_by_key(session, ref)
     await policies.repository.delete(session, id=current.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import SessionDep
+from api.responses import errors_of
 from api.schemas.catalog import RuleRead
 from api.schemas.pages import DEFAULT_PAGE, CatalogPage, Limit, Offset, catalog_page, present
 from db.repositories import rule as rules
@@ -25,6 +26,6 @@ async def list_rules(
     return catalog_page(rows, RuleRead.model_validate, limit=limit, offset=offset)
 
 
-@router.get("/{ref}")
+@router.get("/{ref}", responses=errors_of(404))
 async def get_rule(session: SessionDep, ref: str) -> RuleRead:
     return RuleRead.model_validate(await rules.repository.get_by_key(session, ref))

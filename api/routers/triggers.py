@@ -7,6 +7,7 @@ import secrets
 from fastapi import APIRouter
 
 from api.deps import ServicesDep, SessionDep
+from api.responses import errors_of
 from api.schemas.catalog import TriggerRead, WebhookSecretRead
 from api.schemas.pages import DEFAULT_PAGE, CatalogPage, Limit, Offset, catalog_page, present
 from attune.crypto import encrypt_secret
@@ -25,12 +26,12 @@ async def list_triggers(
     return catalog_page(rows, TriggerRead.of, limit=limit, offset=offset)
 
 
-@router.get("/{ref}")
+@router.get("/{ref}", responses=errors_of(404))
 async def get_trigger(session: SessionDep, ref: str) -> TriggerRead:
     return TriggerRead.of(await triggers.repository.get_by_key(session, ref))
 
 
-@router.post("/{ref}/webhook-secret", status_code=201)
+@router.post("/{ref}/webhook-secret", status_code=201, responses=errors_of(404, 409))
 async def new_webhook_secret(
     session: SessionDep, services: ServicesDep, ref: str
 ) -> WebhookSecretRead:

@@ -8,14 +8,16 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Query
 from pydantic import BaseModel
 
+from api.params import INT64_MAX
 from db.repositories.base import DEFAULT_LIMIT, MAX_LIMIT
 
 ItemT = TypeVar("ItemT", bound=BaseModel)
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")]
-Offset = Annotated[int, Query(ge=0, description="Items to skip (catalog lists).")]
+Offset = Annotated[int, Query(ge=0, le=INT64_MAX, description="Items to skip (catalog lists).")]
 BeforeId = Annotated[
-    int | None, Query(ge=1, description="Only items older than this id: the last id you saw.")
+    int | None,
+    Query(ge=1, le=INT64_MAX, description="Only items older than this id: the last id you saw."),
 ]
 DEFAULT_PAGE = DEFAULT_LIMIT
 

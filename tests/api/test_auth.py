@@ -1,4 +1,4 @@
-"""The bearer-token dependency, on a tiny app of its own so no real route is involved."""
+"""Bearer tokens, checked by the request guard, on a tiny app of its own (no real route)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from temporalio.client import Client
 from api.auth import CurrentIdentity
 from api.deps import SessionDep
 from api.errors import install_error_handlers
+from api.main import guard_rules
+from api.request_guard import RequestGuard
 from api.services import Services
 from attune.auth.tokens import issue_token, new_token
 from attune.config import Settings
@@ -24,6 +26,8 @@ from db.repositories import api_token, identity
 from tests.db.factories import make_identity
 
 NOWHERE = "127.0.0.1:1"
+# Under the API's prefix, where the request guard authenticates before any route runs.
+WHOAMI = "/api/v1/whoami"
 
 
 @pytest.fixture
@@ -40,15 +44,16 @@ async def client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
     install_error_handlers(app)
+    settings = Settings(data_dir=tmp_path, database_url=database_url)
+    app.add_middleware(RequestGuard, rules=guard_rules(settings))
 
-    @app.get("/whoami")
+    @app.get(WHOAMI)
     async def whoami(caller: CurrentIdentity, session: SessionDep) -> dict[str, str]:
         # The route still owns its session: a transaction of its own must start cleanly.
         async with session.begin():
             again = await identity.repository.get(session, id=caller.id)
         return {"login": again.login}
 
-    settings = Settings(data_dir=tmp_path, database_url=database_url)
     temporal = await Client.connect(NOWHERE, lazy=True)
     app.state.services = Services(
         settings=settings,
@@ -80,12 +85,12 @@ def assert_401(response: httpx.Response, message: str) -> None:
 
 
 async def test_no_header_is_401_saying_how_to_authenticate(client: httpx.AsyncClient) -> None:
-    response = await client.get("/whoami")
+    response = await client.get(WHOAMI)
     assert_401(response, "missing bearer token: send Authorization: Bearer <token>")
 
 
 async def test_wrong_scheme_is_401_naming_it(client: httpx.AsyncClient) -> None:
-    response = await client.get("/whoami", headers={"Authorization": "Basic dXNlcjpwdw=="})
+    response = await client.get(WHOAMI, headers={"Authorization": "Basic dXNlcjpwdw=="})
     assert_401(
         response, "unsupported authorization scheme 'Basic': send Authorization: Bearer <token>"
     )
@@ -95,18 +100,18 @@ async def test_a_bare_token_is_401_without_echoing_it(
     client: httpx.AsyncClient, caller: tuple[Identity, str]
 ) -> None:
     _, token = caller
-    response = await client.get("/whoami", headers={"Authorization": token})
+    response = await client.get(WHOAMI, headers={"Authorization": token})
     assert_401(response, "unsupported authorization scheme: send Authorization: Bearer <token>")
     assert token not in response.text
 
 
 async def test_empty_bearer_is_401(client: httpx.AsyncClient) -> None:
-    response = await client.get("/whoami", headers={"Authorization": "Bearer "})
+    response = await client.get(WHOAMI, headers={"Authorization": "Bearer "})
     assert_401(response, "empty bearer token: send Authorization: Bearer <token>")
 
 
 async def test_bad_token_is_401(client: httpx.AsyncClient) -> None:
-    response = await client.get("/whoami", headers={"Authorization": f"Bearer {new_token()}"})
+    response = await client.get(WHOAMI, headers={"Authorization": f"Bearer {new_token()}"})
     assert_401(response, "invalid or expired token")
 
 
@@ -114,7 +119,7 @@ async def test_good_token_is_200_with_the_login(
     client: httpx.AsyncClient, caller: tuple[Identity, str]
 ) -> None:
     someone, token = caller
-    response = await client.get("/whoami", headers={"Authorization": f"Bearer {token}"})
+    response = await client.get(WHOAMI, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
     assert response.json() == {"login": someone.login}
 
@@ -123,7 +128,7 @@ async def test_scheme_is_case_insensitive(
     client: httpx.AsyncClient, caller: tuple[Identity, str]
 ) -> None:
     someone, token = caller
-    response = await client.get("/whoami", headers={"Authorization": f"bearer {token}"})
+    response = await client.get(WHOAMI, headers={"Authorization": f"bearer {token}"})
     assert response.json() == {"login": someone.login}
 
 
@@ -133,7 +138,7 @@ async def test_use_is_committed(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     someone, token = caller
-    await client.get("/whoami", headers={"Authorization": f"Bearer {token}"})
+    await client.get(WHOAMI, headers={"Authorization": f"Bearer {token}"})
     async with sessions() as session:
         [row] = await api_token.list_by_identity(session, identity_id=someone.id)
         assert row.last_used_at is not None
@@ -142,4 +147,4 @@ async def test_use_is_committed(
 async def test_openapi_declares_the_bearer_scheme(client: httpx.AsyncClient) -> None:
     schema = (await client.get("/openapi.json")).json()
     assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
-    assert schema["paths"]["/whoami"]["get"]["security"] == [{"HTTPBearer": []}]
+    assert schema["paths"][WHOAMI]["get"]["security"] == [{"HTTPBearer": []}]
