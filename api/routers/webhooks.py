@@ -1,33 +1,46 @@
 """Webhooks: `POST /webhooks/{trigger}` with a JSON object body emits an event on it.
 
-Callers authenticate with a bearer token, or, for systems that cannot hold one, with an
-HMAC-SHA256 signature of the raw body made with the trigger's webhook secret.
+Callers authenticate with a bearer token (checked by the request guard before the body is
+read), or, for systems that cannot hold one, by signing a timestamp and the raw body with
+the trigger's webhook secret (`attune.auth.webhook_signature`). A signed delivery is
+accepted once, within `ATTUNE_WEBHOOK_TOLERANCE_SECONDS` of its timestamp.
 """
 
 from __future__ import annotations
 
-import json
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth import current_identity
+from api.auth import request_identity
 from api.deps import ServicesDep, SessionDep
+from api.responses import errors_of
 from api.routers.events import ingested_read
 from api.schemas.history import IngestedRead
 from api.services import Services
 from attune import errors
-from attune.auth.webhook_signature import SIGNATURE_HEADER, verify
+from attune.auth.webhook_signature import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    parse_timestamp,
+    signature_digest,
+    verify,
+)
 from attune.crypto import decrypt_secret
 from attune.engine.event_ingestion import accept_event, find_accepting_trigger
+from attune.json_limits import loads_checked
 from db.models import Trigger
+from db.repositories import webhook_delivery
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 SIGNED_OR_BEARER = (
-    f"send Authorization: Bearer <token>, or sign the body: {SIGNATURE_HEADER}: sha256=<hex "
-    "HMAC-SHA256 of the body with the trigger's webhook secret>"
+    f"send Authorization: Bearer <token>, or sign it: {TIMESTAMP_HEADER}: <unix seconds> "
+    f'and {SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" with the '
+    "trigger's webhook secret>"
 )
 
 
@@ -40,18 +53,18 @@ SIGNED_OR_BEARER = (
             "content": {"application/json": {"schema": {"type": "object"}}},
         }
     },
+    responses=errors_of(401, 404, 409, 413, 422, 429, 503),
 )
 async def receive_webhook(
     request: Request, session: SessionDep, services: ServicesDep, trigger_ref: str
 ) -> IngestedRead:
-    """The JSON body is the event's payload. 202 with the event and what it caused."""
+    """The JSON body is the event's payload. 202 with the event and what it caused; 409 for
+    a signed delivery received before (a replay) or a trigger that is not a webhook."""
     body = await request.body()
-    if request.headers.get("Authorization") is not None:
-        await current_identity(request, services, None)
+    if request_identity(request) is not None:
         trigger = await find_accepting_trigger(session, trigger_ref)
     else:
-        header = request.headers.get(SIGNATURE_HEADER)
-        trigger = await _signed_trigger(session, services, trigger_ref, body, header)
+        trigger = await _signed_trigger(session, services, request, trigger_ref, body)
     if trigger.trigger_type != "webhook":
         raise errors.Conflict(
             f"trigger {trigger_ref!r} is a {trigger.trigger_type} trigger, not a webhook",
@@ -59,21 +72,38 @@ async def receive_webhook(
         )
     payload = _json_object(body)
     return ingested_read(
-        await accept_event(session, services.starter, trigger=trigger, payload=payload)
+        await accept_event(
+            session,
+            services.starter,
+            trigger=trigger,
+            payload=payload,
+            encryption_key=services.secrets_key,
+        )
     )
 
 
 async def _signed_trigger(
-    session: AsyncSession, services: Services, trigger_ref: str, body: bytes, header: str | None
+    session: AsyncSession, services: Services, request: Request, trigger_ref: str, body: bytes
 ) -> Trigger:
-    """The trigger, if the body carries a valid signature for it; 401 otherwise.
+    """The trigger, if the request carries a fresh valid signature for it; 401 otherwise.
 
-    Unsigned callers learn nothing about which triggers exist: every failure is the same 401.
+    Unsigned callers learn nothing about which triggers exist: every failure is the same
+    401, apart from a stale timestamp, which says so. The delivery is recorded in the
+    caller's transaction, so a delivery whose event is not taken can be sent again.
     """
-    if header is None:
-        raise errors.Unauthenticated(f"missing credentials: {SIGNED_OR_BEARER}")
+    timestamp = parse_timestamp(request.headers.get(TIMESTAMP_HEADER))
+    digest = signature_digest(request.headers.get(SIGNATURE_HEADER))
+    if timestamp is None or digest is None:
+        raise errors.Unauthenticated(f"missing or malformed signature: {SIGNED_OR_BEARER}")
+    tolerance = services.settings.webhook_tolerance_seconds
+    age = time.time() - timestamp
+    if abs(age) > tolerance:
+        raise errors.Unauthenticated(
+            f"the signature's timestamp is {age:.0f} s from now, outside the {tolerance} s "
+            "a signed webhook is accepted; sign each delivery as you send it"
+        )
     try:
-        trigger = await find_accepting_trigger(session, trigger_ref)
+        trigger: Trigger | None = await find_accepting_trigger(session, trigger_ref)
     except errors.AttuneError:
         trigger = None
     secret = (
@@ -81,18 +111,27 @@ async def _signed_trigger(
         if trigger is not None and trigger.webhook_secret is not None
         else None
     )
-    if trigger is None or secret is None or not verify(secret, body, header):
+    if trigger is None or secret is None or not verify(secret, body, timestamp, digest):
         raise errors.Unauthenticated(f"invalid webhook signature: {SIGNED_OR_BEARER}")
+    signed_at = datetime.fromtimestamp(timestamp, UTC)
+    first = await webhook_delivery.record_first_delivery(
+        session, trigger_id=trigger.id, signature=digest, signed_at=signed_at
+    )
+    if not first:
+        raise errors.Conflict(
+            "this signed delivery was received already (a replay); a new delivery needs a "
+            "new timestamp and signature",
+            details={"trigger": trigger_ref},
+        )
+    # Signatures older than the window are refused by their timestamp: no need to keep them.
+    await webhook_delivery.forget_received_before(
+        session, cutoff=datetime.now(UTC) - timedelta(seconds=2 * tolerance)
+    )
     return trigger
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        payload = json.loads(body or b"{}")
-    except ValueError as error:
-        raise errors.ValidationError(
-            f"the body must be JSON: {error}", details={"field": "body"}
-        ) from None
+    payload = loads_checked(body or b"{}", field="body")
     if not isinstance(payload, dict):
         raise errors.ValidationError(
             f"the body must be a JSON object, not {type(payload).__name__}",

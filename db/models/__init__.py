@@ -33,6 +33,7 @@ from db.models.rule import Rule
 from db.models.runtime import Runtime
 from db.models.sensor import Sensor
 from db.models.trigger import Trigger
+from db.models.webhook_delivery import WebhookDelivery
 from db.models.worker import Worker
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "RuntimeType",
     "Sensor",
     "Trigger",
+    "WebhookDelivery",
     "Worker",
     "WorkerStatus",
     "WorkerType",
