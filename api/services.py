@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
@@ -24,6 +25,12 @@ class Services:
     temporal_address: str
     starter: WorkflowStarter
     recent_tokens: RecentTokens = field(default_factory=lambda: RecentTokens(ttl=0))
+
+    @cached_property
+    def secrets_key(self) -> bytes | None:
+        """The encryption key when configured: what seals secret parameters."""
+        key = self.settings.encryption_key
+        return decode_encryption_key(key.get_secret_value()) if key is not None else None
 
     def encryption_key(self) -> bytes:
         """The key that encrypts secrets at rest; refused clearly when it is not configured."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from attune.auth.admin import AdminToken, ensure_admin_token
-from attune.config import Settings
+from attune.config import Settings, decode_encryption_key
 from attune.packs.registrar import register_pack_folder
 from db import migrate
 from db.engine import create_engine, create_session_factory
@@ -18,8 +18,15 @@ logger = logging.getLogger(__name__)
 
 
 async def prepare_database(database_url: str, settings: Settings) -> AdminToken:
-    """Migrate, register `packs/core`, and make sure an admin token exists in the data dir."""
-    await migrate.upgrade(database_url)
+    """Migrate, register `packs/core`, and make sure an admin token exists in the data dir.
+
+    The migrations get the settings' encryption key, for those that encrypt stored values.
+    """
+    key = settings.encryption_key
+    await migrate.upgrade(
+        database_url,
+        encryption_key=decode_encryption_key(key.get_secret_value()) if key else None,
+    )
     engine = create_engine(database_url)
     try:
         sessions = create_session_factory(engine)

@@ -25,18 +25,23 @@ class SecretDecryptionError(ValueError):
     """A stored secret cannot be decrypted: wrong key, or the stored value was changed."""
 
 
-def encrypt_secret(key: bytes, plaintext: str) -> str:
-    """Encrypt `plaintext` under the 32-byte `key`; a fresh random nonce every call."""
+def encrypt_secret(key: bytes, plaintext: str, *, context: str = "") -> str:
+    """Encrypt `plaintext` under the 32-byte `key`; a fresh random nonce every call.
+
+    `context` names what the value belongs to (`execution:42`); it is authenticated, not
+    stored, so the ciphertext decrypts only with the same context: copied into another
+    row, it is refused.
+    """
     # A random 96-bit nonce is safe for far more values than Attune will ever encrypt under
     # one key (the limit is about 2**32); reusing a nonce would break GCM entirely.
     nonce = os.urandom(NONCE_BYTES)
     # The version byte is authenticated too, so it cannot be changed to reinterpret a value.
-    sealed = _cipher(key).encrypt(nonce, plaintext.encode("utf-8"), _VERSION_BYTE)
+    sealed = _cipher(key).encrypt(nonce, plaintext.encode("utf-8"), _associated(context))
     return base64.urlsafe_b64encode(_VERSION_BYTE + nonce + sealed).decode("ascii")
 
 
-def decrypt_secret(key: bytes, token: str) -> str:
-    """The plaintext `encrypt_secret` sealed; `SecretDecryptionError` for anything else."""
+def decrypt_secret(key: bytes, token: str, *, context: str = "") -> str:
+    """The plaintext `encrypt_secret` sealed in `context`; `SecretDecryptionError` otherwise."""
     cipher = _cipher(key)
     try:
         raw = base64.urlsafe_b64decode(token.encode("ascii"))
@@ -50,14 +55,19 @@ def decrypt_secret(key: bytes, token: str) -> str:
         )
     nonce, sealed = raw[1 : 1 + NONCE_BYTES], raw[1 + NONCE_BYTES :]
     try:
-        plaintext = cipher.decrypt(nonce, sealed, _VERSION_BYTE)
+        plaintext = cipher.decrypt(nonce, sealed, _associated(context))
     except InvalidTag:
         # GCM cannot tell these apart, and neither should the message pretend to.
         raise SecretDecryptionError(
             "cannot decrypt secret: wrong encryption key (ATTUNE_ENCRYPTION_KEY), "
-            "or the stored value was altered"
+            "or the stored value was altered or moved from where it belongs"
         ) from None
     return plaintext.decode("utf-8")
+
+
+def _associated(context: str) -> bytes:
+    # Without a context this is the version byte alone, as values sealed before contexts.
+    return _VERSION_BYTE + context.encode("utf-8")
 
 
 def _cipher(key: bytes) -> AESGCM:

@@ -13,13 +13,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from activities.runners.types import SHELL_PARAMETERS
 from attune import errors
 from attune.engine.execution_requests import record_failed_execution, request_execution
 from attune.engine.payloads import validate_payload
 from attune.engine.workflow_starts import PendingStart, WorkflowStarter
+from attune.json_limits import check_json
 from attune.packs.parameters import mask_secrets, secret_parameters
 from attune.rules.criteria import matches
-from attune.rules.templating import render_parameters
+from attune.rules.templating import render_parameters_off_loop
 from db.models import Action, Enforcement, EnforcementStatus, Event, Execution, Pack, Rule, Trigger
 from db.repositories import action as actions
 from db.repositories import enforcement as enforcements
@@ -48,8 +50,19 @@ async def find_accepting_trigger(session: AsyncSession, ref: str) -> Trigger:
     return trigger
 
 
-async def ingest_event(session: AsyncSession, *, trigger: Trigger, payload: Any) -> Ingested:
-    """Write the event, then an enforcement and an execution for each rule it matches."""
+async def ingest_event(
+    session: AsyncSession,
+    *,
+    trigger: Trigger,
+    payload: Any,
+    encryption_key: bytes | None = None,
+) -> Ingested:
+    """Write the event, then an enforcement and an execution for each rule it matches.
+
+    `encryption_key` seals the secret parameters of the executions (see `secret_parameters`).
+    """
+    # Events come from more than HTTP (sensors, timers): whatever is stored must read back.
+    check_json(payload, field="payload")
     validate_payload(trigger.payload_schema, payload, trigger_ref=trigger.ref)
     event = await events.repository.create(
         session, trigger_id=trigger.id, trigger_ref=trigger.ref, payload=payload
@@ -66,22 +79,34 @@ async def ingest_event(session: AsyncSession, *, trigger: Trigger, payload: Any)
     # By action first: admission locks each action's queue until commit, and taking those
     # locks in one global order is what keeps two events from deadlocking on them.
     for rule in sorted(matched, key=lambda rule: (rule.action_ref, rule.ref)):
-        await _enforce(session, rule, event, lookups, ingested)
+        await _enforce(session, rule, event, lookups, ingested, encryption_key)
     return ingested
 
 
 async def accept_event(
-    session: AsyncSession, starter: WorkflowStarter, *, trigger: Trigger, payload: Any
+    session: AsyncSession,
+    starter: WorkflowStarter,
+    *,
+    trigger: Trigger,
+    payload: Any,
+    encryption_key: bytes | None = None,
 ) -> Ingested:
     """Ingest the event, commit its rows, then start the workflows of its executions."""
-    ingested = await ingest_event(session, trigger=trigger, payload=payload)
+    ingested = await ingest_event(
+        session, trigger=trigger, payload=payload, encryption_key=encryption_key
+    )
     await session.commit()
     await starter.start_and_record(session, ingested.to_start)
     return ingested
 
 
 async def _enforce(
-    session: AsyncSession, rule: Rule, event: Event, lookups: _Lookups, ingested: Ingested
+    session: AsyncSession,
+    rule: Rule,
+    event: Event,
+    lookups: _Lookups,
+    ingested: Ingested,
+    encryption_key: bytes | None,
 ) -> None:
     action = await lookups.action(rule.action_ref)
     parameters: dict[str, Any] | None = None
@@ -94,7 +119,11 @@ async def _enforce(
         parameters = {}
         if rule.action_parameters:  # the pack's config is read only when there is a template
             context = _template_context(rule, event, await lookups.pack(rule.pack_id))
-            parameters = render_parameters(rule.action_parameters, context)
+            parameters = await render_parameters_off_loop(
+                rule.action_parameters,
+                context,
+                shell_parameters=SHELL_PARAMETERS.get(action.runner_type, frozenset()),
+            )
     except errors.AttuneError as failure:
         error = failure.message
     enforcement = await enforcements.repository.create(
@@ -114,7 +143,7 @@ async def _enforce(
         status=EnforcementStatus.PROCESSED,
         error=error,
     )
-    origin = {
+    origin: dict[str, Any] = {
         "enforcement_id": enforcement.id,
         "rule_ref": rule.ref,
         "trigger_ref": event.trigger_ref,
@@ -123,7 +152,11 @@ async def _enforce(
     if error is None and action is not None and parameters is not None:
         try:
             pending = await request_execution(
-                session, action=action, parameters=parameters, **origin
+                session,
+                action=action,
+                parameters=parameters,
+                encryption_key=encryption_key,
+                **origin,
             )
             execution = pending.execution
             ingested.to_start.append(pending)

@@ -8,10 +8,12 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from activities.ask_parameters import read_ask_parameters
 from activities.runners.types import WORKFLOW_RUNNER_TYPES
 from attune import errors
+from attune.engine.secret_parameters import NO_KEY, seal, split_secrets
 from attune.engine.workflow_starts import PendingStart
-from attune.packs.parameters import validate_parameters
+from attune.packs.parameters import secret_parameters, validate_parameters
 from db.models import Action, Execution, ExecutionStatus
 from db.repositories import action as actions
 from db.repositories import admission
@@ -33,6 +35,7 @@ async def request_execution(
     *,
     action: Action,
     parameters: Mapping[str, Any],
+    encryption_key: bytes | None = None,
     **origin: Any,
 ) -> PendingStart:
     """Validate the parameters (defaults filled in) and write the execution as `requested`.
@@ -41,9 +44,13 @@ async def request_execution(
     parent_id. A parameter error raises `ValidationError` naming the parameter. When the
     action has a concurrency policy the execution takes its place in the action's queue in
     this same transaction; a full queue raises `PolicyViolation` and writes nothing.
+    Secret parameters are sealed with `encryption_key` (see `secret_parameters`).
     Returns the row with what its workflow needs to start once the transaction commits.
     """
     checked = validate_parameters(action.parameters, parameters)
+    if action.runner_type in WORKFLOW_RUNNER_TYPES:
+        # Checked now, so a bad ttl or schema is a 422 to the caller, not a later failure.
+        read_ask_parameters(checked)
     policy = await policies.effective_for_action(session, action_ref=action.ref)
     ticket = None
     # A runner the workflow carries out itself (`inquirer`: waiting for a person) occupies
@@ -57,7 +64,12 @@ async def request_execution(
             # start, which can be earlier than the release that freed this slot).
             origin["admitted_at"] = func.statement_timestamp()
     execution = await _write(
-        session, action=action, parameters=checked, status=ExecutionStatus.REQUESTED, **origin
+        session,
+        action=action,
+        parameters=checked,
+        status=ExecutionStatus.REQUESTED,
+        encryption_key=encryption_key,
+        **origin,
     )
     return PendingStart(
         execution,
@@ -83,7 +95,8 @@ async def record_failed_execution(
 ) -> Execution:
     """Write an execution that failed before it could run (bad parameters, missing action).
 
-    It is recorded rather than dropped, so the operator sees why a rule did nothing.
+    It is recorded rather than dropped, so the operator sees why a rule did nothing. It
+    never runs, so its secret parameters are only masked, not kept.
     """
     return await _write(
         session,
@@ -104,19 +117,27 @@ async def _write(
     parameters: dict[str, Any],
     status: ExecutionStatus,
     action_ref: str | None = None,
+    encryption_key: bytes | None = None,
     **values: Any,
 ) -> Execution:
+    secrets = secret_parameters(action.parameters) if action is not None else frozenset()
+    stored, secret_values = split_secrets(parameters, secrets)
+    runs = status is ExecutionStatus.REQUESTED
+    if runs and secret_values and encryption_key is None:
+        raise errors.ServiceUnavailable(NO_KEY)  # before anything is written
     execution = await executions.repository.create(
         session,
         action_id=action.id if action is not None else None,
         action_ref=action.ref if action is not None else action_ref,
-        parameters=parameters,
+        parameters=stored,
         status=status,
         **values,
     )
-    if status is ExecutionStatus.REQUESTED:
+    if runs:
         # The id exists only after the insert; naming the workflow in the same transaction
         # means a row that will run names its workflow from the moment anyone can read it.
         execution.workflow_id = workflow_id_for(execution.id)
+        if secret_values:
+            execution.secret_parameters = seal(encryption_key, execution.id, secret_values)
         await session.flush()
     return execution

@@ -22,7 +22,11 @@ class Execution(Record, Base):
         BigInteger, ForeignKey("attune.action.id", ondelete="SET NULL"), index=True
     )
     action_ref: Mapped[str] = mapped_column(Text, index=True)
+    # Secret parameters show as "********" here; their values are in `secret_parameters`.
     parameters: Mapped[dict[str, Any]] = json_object()
+    # The secret parameters' values as one AES-256-GCM ciphertext (see
+    # attune.engine.secret_parameters), bound to this row's id; None when there are none.
+    secret_parameters: Mapped[str | None] = mapped_column(Text)
     status: Mapped[ExecutionStatus] = mapped_column(
         EXECUTION_STATUS,
         default=ExecutionStatus.REQUESTED,

@@ -74,6 +74,8 @@ class ClaimedRun:
     timeout_seconds: int | None
     parameters_schema: dict[str, Any]
     pack_path: str | None
+    # The secret parameters' values, sealed (see attune.engine.secret_parameters).
+    sealed_secrets: str | None = None
 
 
 async def claim_for_run(
@@ -93,7 +95,13 @@ async def claim_for_run(
             scheduled_at=func.coalesce(Execution.scheduled_at, scheduled_at),
             started_at=func.clock_timestamp(),
         )
-        .returning(Execution.id, Execution.action_id, Execution.action_ref, Execution.parameters)
+        .returning(
+            Execution.id,
+            Execution.action_id,
+            Execution.action_ref,
+            Execution.parameters,
+            Execution.secret_parameters,
+        )
         .cte("claimed")
     )
     query = select(
@@ -105,6 +113,7 @@ async def claim_for_run(
         Action.timeout_seconds,
         Action.parameters,
         Pack.path,
+        claimed.c.secret_parameters,
     ).select_from(
         claimed.outerjoin(Action, Action.id == claimed.c.action_id).outerjoin(
             Pack, Pack.id == Action.pack_id
@@ -122,6 +131,7 @@ async def claim_for_run(
         timeout_seconds=row[5],
         parameters_schema=row[6] or {},
         pack_path=row[7],
+        sealed_secrets=row[8],
     )
 
 

@@ -336,29 +336,35 @@ async def test_an_unknown_inquiry_is_a_404(api: httpx.AsyncClient) -> None:
     assert "inquiry 999999999 not found" in answered.json()["error"]["message"]
 
 
-@pytest.mark.usefixtures("worker")
 @pytest.mark.parametrize(
     ("parameters", "field"),
     [
         ({"schema": {"type": "nonsense"}}, "schema.type"),
         ({"schema": {"$ref": "https://example.com/remote.json"}}, "schema"),
         ({"ttl": 0}, "ttl"),
+        ({"ttl": -1}, "ttl"),
+        ({"ttl": 2**63}, "ttl"),
         ({"assignees": ["alice", 7]}, "assignees"),
     ],
 )
-async def test_bad_ask_parameters_fail_the_execution_naming_them(
+async def test_bad_ask_parameters_are_a_422_naming_them_and_write_nothing(
     api: httpx.AsyncClient, parameters: dict[str, Any], field: str
 ) -> None:
+    newest = {"limit": 1}
+    before = [
+        item["id"] for item in (await api.get("/api/v1/executions", params=newest)).json()["items"]
+    ]
     body = {"action": "core.ask", "parameters": {"prompt": "?"} | parameters}
     created = await api.post("/api/v1/executions", json=body)
-    assert created.status_code == 201, created.text
 
-    execution = await wait_for_status(api, created.json()["id"])
-
-    assert execution["status"] == "failed"
-    assert f"{field}:" in execution["error"]
-    listed = await api.get("/api/v1/inquiries", params={"execution": execution["id"]})
-    assert listed.json()["items"] == []
+    assert created.status_code == 422, created.text
+    error = created.json()["error"]
+    assert f"{field}:" in error["message"]
+    assert error["details"]["field"] == field
+    after = [
+        item["id"] for item in (await api.get("/api/v1/executions", params=newest)).json()["items"]
+    ]
+    assert after == before
 
 
 @pytest.mark.usefixtures("worker")
