@@ -10,7 +10,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     ATTUNE_API_HOST=0.0.0.0 \
     ATTUNE_API_PORT=8000 \
     ATTUNE_DATA_DIR=/var/lib/attune \
-    ATTUNE_CORE_PACK_DIR=/opt/attune/packs/core
+    ATTUNE_CORE_PACK_DIR=/opt/attune/packs/core \
+    ATTUNE_ACTION_USER=attune-action
 
 WORKDIR /opt/attune
 
@@ -27,8 +28,14 @@ COPY packs/ packs/
 RUN pip install --no-cache-dir . \
     && rm -rf build ./*.egg-info \
     && useradd --system --user-group --uid 10001 --no-log-init \
-        --home-dir /var/lib/attune --create-home --shell /usr/sbin/nologin attune
+        --home-dir /var/lib/attune --create-home --shell /usr/sbin/nologin attune \
+    && useradd --system --user-group --uid 10002 --no-log-init \
+        --no-create-home --shell /usr/sbin/nologin attune-action
 
+# The API and migrations run as `attune`. The worker runs actions as `attune-action`
+# (ATTUNE_ACTION_USER), so an action cannot read the worker's environment (database URL,
+# encryption key); switching users needs root, which docker-compose.temporal.yml gives the
+# worker container alone, with every capability dropped but those it needs.
 USER 10001:10001
 
 EXPOSE 8000

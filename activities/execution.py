@@ -22,8 +22,12 @@ from activities.execution_types import (
     RunExecutionInput,
 )
 from activities.runners import run_action
+from activities.runners.action_user import ActionUser
 from activities.runners.types import ActionSpec, RunOutput, RunRequest
+from attune.crypto import SecretDecryptionError
 from attune.engine.admission import signal_admitted
+from attune.engine.secret_parameters import unsealed_parameters
+from attune.errors import AttuneError
 from attune.packs.parameters import secret_parameters
 from db.models import ExecutionStatus
 from db.repositories import admission
@@ -49,6 +53,10 @@ class RunnerSettings:
     kill_grace_seconds: float = 5.0
     output_limit_bytes: int = 1_048_576
     heartbeat_interval: float = 1.0
+    # Unseals secret parameters; a worker without it fails the runs that have some.
+    encryption_key: bytes | None = None
+    # Who action processes run as (ATTUNE_ACTION_USER); None: the worker's own user.
+    action_user: ActionUser | None = None
 
 
 @dataclass(frozen=True)
@@ -104,15 +112,25 @@ class ExecutionActivities:
                 error=f"action {run.action_ref!r} no longer exists",
                 queued=queued,
             )
+        try:
+            parameters = unsealed_parameters(
+                self._runner.encryption_key, run.execution_id, run.parameters, run.sealed_secrets
+            )
+        except (AttuneError, SecretDecryptionError) as unreadable:
+            message = unreadable.message if isinstance(unreadable, AttuneError) else str(unreadable)
+            return await self._finish(
+                run.execution_id, ExecutionStatus.FAILED, error=message, queued=queued
+            )
         request = RunRequest(
             action=spec,
-            parameters=dict(run.parameters),
+            parameters=parameters,
             execution_id=run.execution_id,
             api_url=self._runner.api_url,
             heartbeat=activity.heartbeat,
             heartbeat_interval=self._runner.heartbeat_interval,
             kill_grace_seconds=self._runner.kill_grace_seconds,
             output_limit_bytes=self._runner.output_limit_bytes,
+            run_as=self._runner.action_user,
         )
         try:
             output = await run_action(request)
@@ -214,15 +232,18 @@ def _why_cancelled(
 
 
 def _storable(output: RunOutput) -> Any:
-    """The output as JSON PostgreSQL accepts: jsonb cannot hold the NUL character."""
-    return _without_nul(output.to_json())
+    """The output as JSON PostgreSQL accepts: jsonb cannot hold the NUL character, and
+    UTF-8 no lone surrogate (which JSON's `\\ud800` escapes can make)."""
+    return _storable_text(output.to_json())
 
 
-def _without_nul(value: Any) -> Any:
+def _storable_text(value: Any) -> Any:
     if isinstance(value, str):
+        if not value.isascii():
+            value = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
         return value.replace("\x00", "\ufffd")
     if isinstance(value, dict):
-        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+        return {_storable_text(key): _storable_text(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_without_nul(item) for item in value]
+        return [_storable_text(item) for item in value]
     return value

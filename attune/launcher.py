@@ -19,10 +19,12 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 import httpx
+from pydantic import SecretStr
 from rich.console import Console
 
 from attune.bootstrap import prepare_database
 from attune.config import Settings
+from attune.data_dir import make_private, prepare_data_dir, private_umask, traversable_only
 from attune.embedded_postgres import ensure_database, start_embedded_postgres
 from attune.embedded_temporal import start_embedded_temporal
 from attune.encryption_key import resolve_encryption_key
@@ -117,12 +119,17 @@ async def wait_for_api(url: str, children: list[Child]) -> None:
 
 async def bring_up(settings: Settings, stack: AsyncExitStack) -> list[Child]:
     """Start every part; each one's stop goes on `stack` the moment it has started."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings.data_dir)
     encryption_key = resolve_encryption_key(settings)
+    # Every step from here (migrations included) uses the key, given or kept in the data dir.
+    settings = settings.model_copy(update={"encryption_key": SecretStr(encryption_key)})
 
     if settings.database_url is None:
         console.print("starting PostgreSQL (embedded) ...")
-        postgres = await asyncio.to_thread(start_embedded_postgres, settings.data_dir / "postgres")
+        with traversable_only(settings.data_dir):
+            postgres = await asyncio.to_thread(
+                start_embedded_postgres, settings.data_dir / "postgres"
+            )
         stack.callback(postgres.stop)
         database_url = await ensure_database(postgres.socket_dir, EMBEDDED_DATABASE)
         database_label = f"embedded, data in {postgres.data_dir}, socket in {postgres.socket_dir}"
@@ -132,12 +139,15 @@ async def bring_up(settings: Settings, stack: AsyncExitStack) -> list[Child]:
 
     if settings.temporal_address is None:
         console.print("starting the Temporal dev server (embedded) ...")
-        environment = await start_embedded_temporal(
-            port=settings.temporal_port,
-            ui_port=settings.temporal_ui_port,
-            database_file=settings.data_dir / "temporal.sqlite",
-            namespace=settings.temporal_namespace,
-        )
+        sqlite = settings.data_dir / "temporal.sqlite"
+        make_private(*(sqlite.with_name(sqlite.name + end) for end in ("", "-wal", "-shm")))
+        with private_umask():  # the server creates its files with the umask it inherits
+            environment = await start_embedded_temporal(
+                port=settings.temporal_port,
+                ui_port=settings.temporal_ui_port,
+                database_file=sqlite,
+                namespace=settings.temporal_namespace,
+            )
         stack.push_async_callback(environment.shutdown)
         client = environment.client
         temporal_address = f"127.0.0.1:{settings.temporal_port}"

@@ -14,7 +14,13 @@ from temporalio.worker import Worker
 from activities.diagnostics import DiagnosticActivities
 from activities.execution import ExecutionActivities, RunnerSettings
 from activities.inquiries import InquiryActivities
-from attune.config import Settings, required_database_url, temporal_target
+from activities.runners.action_user import resolve_action_user
+from attune.config import (
+    Settings,
+    decode_encryption_key,
+    required_database_url,
+    temporal_target,
+)
 from attune.engine.reconciler import run_reconciler
 from attune.engine.workflow_starts import WorkflowStarter
 from attune.rate_limited_queues import REFRESH_INTERVAL, RateLimitedQueues
@@ -102,13 +108,19 @@ def build_rate_limited_queues(
 
 
 def runner_settings_from(settings: Settings) -> RunnerSettings:
+    """How this worker runs actions; `ActionUserError` for an action user it cannot use."""
+    key = settings.encryption_key
     return RunnerSettings(
-        api_url=settings.public_api_url, kill_grace_seconds=settings.action_kill_grace
+        api_url=settings.public_api_url,
+        kill_grace_seconds=settings.action_kill_grace,
+        encryption_key=decode_encryption_key(key.get_secret_value()) if key else None,
+        action_user=resolve_action_user(settings.action_user),
     )
 
 
 async def run_worker(settings: Settings) -> None:
     """Poll (and reconcile) until SIGTERM or SIGINT, then finish the tasks in hand and exit."""
+    runner = runner_settings_from(settings)  # a bad action user stops the worker right here
     engine = create_engine(required_database_url(settings))
     address = temporal_target(settings)
     client = await connect_temporal(address, settings.temporal_namespace)
@@ -129,7 +141,7 @@ async def run_worker(settings: Settings) -> None:
         client,
         task_queue=settings.task_queue,
         engine=engine,
-        runner_settings=runner_settings_from(settings),
+        runner_settings=runner,
     )
     pollers = asyncio.create_task(rate_limited.run(stop))
     try:
@@ -137,7 +149,7 @@ async def run_worker(settings: Settings) -> None:
             client,
             task_queue=settings.task_queue,
             engine=engine,
-            runner_settings=runner_settings_from(settings),
+            runner_settings=runner,
         ):
             logger.info("worker polling task queue %r on %s", settings.task_queue, address)
             await stop.wait()

@@ -159,6 +159,18 @@ def test_dockerfile_installs_the_project_and_runs_attune() -> None:
     assert any("ATTUNE_API_HOST=0.0.0.0" in line for line in instructions)
 
 
+def test_actions_run_as_a_user_of_their_own_and_the_worker_may_switch_to_it() -> None:
+    instructions = DOCKERFILE.read_text(encoding="utf-8")
+    assert "ATTUNE_ACTION_USER=attune-action" in instructions
+    assert re.search(r"useradd .*attune-action", instructions.replace("\\\n", " "))
+    worker = _services()["attune-worker"]
+    assert worker["user"] == "0:0"
+    assert worker["cap_drop"] == ["ALL"]
+    assert {"SETUID", "SETGID", "KILL"} <= set(worker["cap_add"])
+    for name in ("attune-api", "attune-migrate"):
+        assert "user" not in _services()[name], name  # the image's own: attune, not root
+
+
 def test_the_admin_token_lands_where_the_api_container_can_read_it() -> None:
     services = _services()
     for name in ("attune-migrate", "attune-api", "attune-worker"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import httpx
 
 from activities.runners.heartbeat import timeout_message, wait_heartbeating
 from activities.runners.types import RunOutput, RunRequest, RunStatus
+from attune.json_limits import json_problem
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
@@ -98,10 +100,12 @@ def _output(
 ) -> RunOutput:
     result = None
     if response is not None:
-        try:
-            body: Any = json.loads(response.text)
-        except ValueError:
-            body = response.text
+        body: Any = response.text
+        # Kept as text when it is not JSON, or JSON nested too deeply to store.
+        with contextlib.suppress(ValueError, RecursionError):
+            parsed = json.loads(response.text)
+            if json_problem(parsed, field="body") is None:
+                body = parsed
         result = {"status_code": response.status_code, "headers": response.headers, "body": body}
     return RunOutput(
         status=status,

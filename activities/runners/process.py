@@ -15,12 +15,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from activities.runners.environment import build_environment
 from activities.runners.heartbeat import timeout_message, wait_heartbeating
 from activities.runners.output_pipe import OutputPipe
 from activities.runners.types import RunOutput, RunRequest, RunStatus
+from attune.json_limits import json_problem
 
 PR_SET_PDEATHSIG = 1
 # Once the group is killed the pipes close at once; only a process that left the group
@@ -29,12 +31,23 @@ DRAIN_SECONDS = 2.0
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 
 
-def parse_json(text: str) -> Any:
-    """`text` as JSON when it is JSON, else None."""
+def parse_json(text: str) -> tuple[Any, bool]:
+    """`text` as JSON when it is JSON, else None; and whether a result was left out.
+
+    JSON nested deeper than the API can serve back is left out (None, True), rather than
+    stored to break every read of the execution.
+    """
+    if not text.strip():
+        return None, False
     try:
-        return json.loads(text) if text.strip() else None
+        value = json.loads(text)
+    except RecursionError:
+        return None, True
     except ValueError:
-        return None
+        return None, False
+    if json_problem(value, field="result") is not None:
+        return None, True
+    return value, False
 
 
 def _child_setup() -> Callable[[], None] | None:
@@ -162,9 +175,13 @@ async def _supervise(
 
 
 async def run_process(
-    request: RunRequest, argv: list[str], *, read_result: Callable[[str], Any] = parse_json
+    request: RunRequest,
+    argv: list[str],
+    *,
+    read_result: Callable[[str], tuple[Any, bool]] = parse_json,
 ) -> RunOutput:
-    """Run `argv` in a fresh directory and process group; `read_result(stdout)` gives the result.
+    """Run `argv` in a fresh directory and process group; `read_result(stdout)` gives the
+    result and whether it had to be left out.
 
     Raises CancelledError, once the group is killed, when the awaiting task is cancelled.
     exit_code is negative when a signal ended the process, as in `subprocess`.
@@ -177,6 +194,13 @@ async def run_process(
         OutputPipe(limit) as stdout,
         OutputPipe(limit) as stderr,
     ):
+        environment = build_environment(request)
+        identity: dict[str, Any] = {}
+        if request.run_as is not None:
+            request.run_as.owns(Path(workdir))
+            identity = {"user": request.run_as.uid, "group": request.run_as.gid, "extra_groups": []}
+            environment |= {"HOME": workdir, "USER": request.run_as.name}
+            environment["LOGNAME"] = request.run_as.name
         try:
             proc = await _spawn(
                 argv,
@@ -184,9 +208,12 @@ async def run_process(
                 stdout=stdout.write_fd,
                 stderr=stderr.write_fd,
                 cwd=workdir,
-                env=build_environment(request),
+                env=environment,
                 start_new_session=True,
+                # Set after the user switch (CPython runs preexec_fn last), which would
+                # otherwise clear the parent-death signal.
                 preexec_fn=_child_setup(),
+                **identity,
             )
         except (OSError, ValueError) as exc:
             elapsed = time.monotonic() - started
@@ -197,6 +224,7 @@ async def run_process(
         returncode, timed_out_after = await _supervise(proc, request, payload, stdout, stderr)
     status, error = _outcome(returncode, timed_out_after)
     stdout_text = stdout.text()
+    result, result_truncated = read_result(stdout_text)
     return RunOutput(
         status=status,
         exit_code=returncode,
@@ -204,7 +232,8 @@ async def run_process(
         stderr=stderr.text(),
         stdout_truncated=stdout.truncated,
         stderr_truncated=stderr.truncated,
-        result=read_result(stdout_text),
+        result=result,
         duration_seconds=time.monotonic() - started,
         error=error,
+        result_truncated=result_truncated,
     )

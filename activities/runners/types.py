@@ -6,12 +6,19 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from activities.runners.action_user import ActionUser
 
 RUNNER_TYPES: frozenset[str] = frozenset(
     {"local-shell-cmd", "local-shell-script", "python-script", "http-request", "noop"}
 )
 """Runners that `run_action` runs on a worker."""
+
+SHELL_PARAMETERS: dict[str, frozenset[str]] = {"local-shell-cmd": frozenset({"cmd"})}
+"""The parameters each runner hands to a shell to execute: rule templates shell-quote the
+values they put into these (see `attune.rules.templating`)."""
 
 WORKFLOW_RUNNER_TYPES: frozenset[str] = frozenset({"inquirer"})
 """Runners the execution workflow carries out itself, never `run_action`: an inquiry waits
@@ -43,6 +50,8 @@ class RunRequest:
     heartbeat_interval: float = 1.0
     kill_grace_seconds: float = 5.0
     output_limit_bytes: int = 1_048_576
+    # Run the action's processes as this user (ATTUNE_ACTION_USER); None: the worker's own.
+    run_as: ActionUser | None = None
 
 
 class RunStatus(StrEnum):
@@ -64,6 +73,9 @@ class RunOutput:
     result: Any
     duration_seconds: float
     error: str | None
+    # The result was left out: larger than the output cap, or nested deeper than
+    # attune.json_limits.MAX_JSON_DEPTH (which no read could serve back).
+    result_truncated: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """Every field as JSON-ready values, the status as its string."""

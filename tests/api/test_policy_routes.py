@@ -197,7 +197,17 @@ BAD_BODIES: list[tuple[dict[str, Any], str, str]] = [
     (
         {"name": "p", "rate_limit": {"per_second": 0}},
         "body.rate_limit.per_second",
-        "greater than 0",
+        "greater than or equal to 0.001",
+    ),
+    (
+        {"name": "p", "rate_limit": {"per_second": 1e-300}},
+        "body.rate_limit.per_second",
+        "greater than or equal to 0.001",
+    ),
+    (
+        {"name": "p", "rate_limit": {"per_second": 1e308}},
+        "body.rate_limit.per_second",
+        "less than or equal to 10000",
     ),
     (
         {"name": "p", "rate_limit": {"per_second": "1"}},
@@ -294,7 +304,11 @@ BAD_PATCHES: list[tuple[dict[str, Any], str, str]] = [
     ({"method": "later"}, "body.method", "'enqueue' or 'cancel'"),
     ({"concurrency": {"limit": 0}}, "body.concurrency.limit", "greater than or equal to 1"),
     ({"concurrency": {}}, "body.concurrency.limit", "Field required"),
-    ({"rate_limit": {"per_second": -1}}, "body.rate_limit.per_second", "greater than 0"),
+    (
+        {"rate_limit": {"per_second": -1}},
+        "body.rate_limit.per_second",
+        "greater than or equal to 0.001",
+    ),
 ]
 
 

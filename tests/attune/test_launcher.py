@@ -169,6 +169,7 @@ async def test_up_serves_stops_cleanly_and_keeps_data(
     marker = uuid.uuid4().hex
     await write_marker(data_dir, marker)
     key = (data_dir / "encryption-key").read_text()
+    assert_private(data_dir)
     token = await check_the_operator_path(ports, data_dir, tmp_path, first)
 
     tree = process_tree(first, data_dir)
@@ -190,6 +191,16 @@ async def test_up_serves_stops_cleanly_and_keeps_data(
     tree = process_tree(second, data_dir)
     assert stop_with_sigterm(second) == 0, second.log.read_text()
     assert [process for process in tree if alive(process)] == []
+
+
+def assert_private(data_dir: Path) -> None:
+    """Secrets and histories readable by their owner only; the data dir not listable."""
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o711
+    sqlite_files = sorted(data_dir.glob("temporal.sqlite*"))
+    assert sqlite_files, list(data_dir.iterdir())
+    for path in [*sqlite_files, data_dir / "encryption-key", data_dir / "admin-token"]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert stat.S_IMODE((data_dir / "postgres").stat().st_mode) == 0o700
 
 
 async def check_the_operator_path(

@@ -40,5 +40,6 @@ async def test_to_json_is_the_stored_shape() -> None:
         "result": [1],
         "duration_seconds": stored["duration_seconds"],
         "error": "exit code 2",
+        "result_truncated": False,
     }
     assert type(stored["status"]) is str
