@@ -13,8 +13,8 @@ API prefix:
    the route itself verifies, since the signature covers the body; a webhook with neither
    a token nor a signature is a 401 before any byte of its body is read;
 4. the body is read up to the route's limit, and no further (a 413 beyond it);
-5. a JSON body of an authenticated route is checked (`attune.json_limits`): nested too
-   deep, or holding text PostgreSQL cannot store, it is a 422 naming the field.
+5. a JSON body of an authenticated route is checked (`attune.json_limits`): not UTF-8,
+   nested too deep, or holding text PostgreSQL cannot store, it is a 422 naming the field.
 
 Deny by default: a route under the prefix is authenticated unless named public here.
 """
@@ -22,6 +22,7 @@ Deny by default: a route under the prefix is authenticated unless named public h
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
@@ -99,7 +100,7 @@ class RequestGuard:
         if signed or path in self.rules.raw_body_limits or scope["method"] not in BODY_METHODS:
             return bounded
         body = await _read_all(bounded)
-        if body and needs_walk(body):
+        if body:
             _check_json_body(body)
         return _replay(body, receive)
 
@@ -124,10 +125,23 @@ def _refuse_nul(scope: Scope) -> None:
 
 
 def _check_json_body(body: bytes) -> None:
-    """Refuse a JSON body that is too deep or unstorable; leave malformed JSON to FastAPI,
-    which names the position of the mistake."""
-    with contextlib.suppress(MalformedJson):
-        loads_checked(body, field="body")
+    """Refuse a body that is not UTF-8, or JSON too deep or unstorable; leave malformed JSON
+    to FastAPI, which names the position of the mistake."""
+    # RFC 8259: JSON between systems is UTF-8. FastAPI would read a body starting with NUL
+    # bytes as UTF-16 or UTF-32 and, failing, answer a bare 400.
+    try:
+        body.decode("utf-8")
+        utf8 = json.detect_encoding(body) in ("utf-8", "utf-8-sig")
+        where = ""
+    except UnicodeDecodeError as error:
+        utf8, where = False, f" ({error.reason} at byte {error.start})"
+    if not utf8:
+        raise errors.ValidationError(
+            f"body: not UTF-8 text, as JSON must be{where}", details={"field": "body"}
+        )
+    if needs_walk(body):
+        with contextlib.suppress(MalformedJson):
+            loads_checked(body, field="body")
 
 
 def _too_large(limit: int) -> errors.PayloadTooLarge:

@@ -313,3 +313,15 @@ async def test_a_pack_inside_the_allowed_folders_registers(
     summary = await register_pack(api, folder)
 
     assert summary["pack"] == ref
+
+
+@pytest.mark.parametrize("body", [b"\x80", b"\x00" * 5, '{"a": "é"}'.encode("utf-16")])
+async def test_a_body_that_is_not_utf8_is_a_422_not_a_400(
+    api: httpx.AsyncClient, body: bytes
+) -> None:
+    response = await api.post(
+        "/api/v1/events", content=body, headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 422, response.text
+    assert "not UTF-8" in response.json()["error"]["message"]
