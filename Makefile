@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: up test lint bench clean
+.PHONY: up test lint bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,5 +40,16 @@ N ?= 500
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.e2e $(N)
 
+# Schemathesis over every API operation with a bigger budget than `make test` (25 requests
+# an operation): FUZZ_EXAMPLES per operation, FUZZ_SEED for other requests,
+# FUZZ_KEEP_GOING=1 to list every kind of wrong answer rather than stop at the first.
+FUZZ_EXAMPLES ?= 500
+FUZZ_SEED ?= 20240601
+FUZZ_KEEP_GOING ?= 0
+fuzz: $(VENV)/.installed-dev
+	ATTUNE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) ATTUNE_FUZZ_SEED=$(FUZZ_SEED) \
+		ATTUNE_FUZZ_KEEP_GOING=$(FUZZ_KEEP_GOING) \
+		$(BIN)/python -m pytest tests/api/test_openapi_fuzz.py --timeout=0
+
 clean:
-	rm -rf $(VENV) .attune .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .attune .mypy_cache .pytest_cache .ruff_cache .hypothesis
