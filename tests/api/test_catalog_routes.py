@@ -20,7 +20,7 @@ def _every_operation() -> list[tuple[str, str]]:
     """Each operation of the OpenAPI document, its path filled in: new routes join by
     themselves, so none can be added without the proof that it refuses strangers."""
     app = create_app(Settings(database_url="postgresql+asyncpg://nobody@127.0.0.1:1/none"))
-    operations = []
+    operations: list[tuple[str, str]] = []
     for path, methods in app.openapi()["paths"].items():
         if path in PUBLIC:
             continue
