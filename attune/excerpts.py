@@ -17,7 +17,10 @@ _PLAIN_NAME = re.compile(r"^[A-Za-z0-9_.\-\[\]]{1,64}$")
 
 def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
     """`repr(value)` (so control characters are escaped), cut to `limit` characters with `…`."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # Python refuses to write an int of over 4300 digits in decimal
+        return f"<an integer of {value.bit_length()} bits>" if isinstance(value, int) else "<?>"
     if len(text) <= limit:
         return text
     return text[: max(limit - 1, 1)] + "…"
@@ -27,3 +30,21 @@ def field_name(key: object) -> str:
     """A key as an error's field name: as it is when it looks like a name, else an excerpt."""
     text = str(key)
     return text if _PLAIN_NAME.match(text) else excerpt(key)
+
+
+def shortened(text: str, limit: int) -> str:
+    """`text` with control characters escaped (`\\n`), cut to `limit` characters with `…`."""
+    if not text.isprintable():
+        text = "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def requoted(message: str, value: object) -> str:
+    """`message`, which quotes `repr(value)` (as jsonschema's do), quoting an excerpt instead."""
+    try:
+        quoted = repr(value)
+    except ValueError:  # an integer too long to write in decimal: nothing was quoted either
+        return message
+    if len(quoted) <= EXCERPT_CHARS:
+        return message
+    return message.replace(quoted, excerpt(value))

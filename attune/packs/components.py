@@ -30,7 +30,8 @@ from attune.packs.definitions import (
 from attune.packs.fields import NAME, REF, Fields
 from attune.packs.json_schema import dotted, schema_violations
 from attune.packs.parameters import parameters_schema
-from attune.packs.problems import Problems, requoted
+from attune.excerpts import requoted
+from attune.packs.problems import Problems
 from attune.rules.criteria import validate_criteria
 
 COMMON_FIELDS = ("name", "label", "description")

@@ -20,7 +20,8 @@ from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from attune.excerpts import excerpt
-from attune.packs.problems import MAX_MESSAGE_CHARS, requoted, shortened
+from attune.excerpts import requoted, shortened
+from attune.packs.problems import MAX_MESSAGE_CHARS
 
 if TYPE_CHECKING:
     # referencing exports no name for the resolver class it hands out; typing only.

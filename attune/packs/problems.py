@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from attune import errors
-from attune.excerpts import EXCERPT_CHARS, excerpt
+from attune.excerpts import shortened
 
 MAX_LISTED_PROBLEMS = 50
 """The most problems one `PackError` lists; the rest are counted, not shown."""
@@ -22,24 +22,6 @@ MAX_MESSAGE_CHARS = 300
 
 MAX_NAME_CHARS = 200
 """The longest file or field name of one problem."""
-
-
-def shortened(text: str, limit: int) -> str:
-    """`text` with control characters escaped (`\\n`), cut to `limit` characters with `…`."""
-    if not text.isprintable():
-        text = "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def requoted(message: str, value: object) -> str:
-    """`message`, which quotes `repr(value)` (as jsonschema's do), quoting an excerpt instead."""
-    try:
-        quoted = repr(value)
-    except ValueError:  # an integer too long to write in decimal: nothing was quoted either
-        return message
-    if len(quoted) <= EXCERPT_CHARS:
-        return message
-    return message.replace(quoted, excerpt(value))
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,15 @@ from yaml.events import MappingStartEvent, SequenceStartEvent
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from attune.excerpts import excerpt
+from attune.json_limits import MAX_JSON_DEPTH
 from attune.packs.json_values import json_value_problems
-from attune.packs.problems import Problems, shortened
+from attune.excerpts import shortened
+from attune.packs.problems import Problems
 
 MAX_PACK_FILE_BYTES = 1024 * 1024
 """The largest pack file read (1 MiB); a larger one is a problem, not read at all."""
 
-MAX_DEPTH = 64
+MAX_DEPTH = MAX_JSON_DEPTH
 """The deepest nesting of mappings and lists accepted (a scalar adds no level)."""
 
 MAX_NODES = 100_000

@@ -29,3 +29,7 @@ def test_a_plain_key_names_its_field_as_it_is_and_any_other_is_an_excerpt() -> N
         "'root:$6$salt$hash:19000:0:99999:7:::'"
     )
     assert len(field_name("k" * 500)) == EXCERPT_CHARS
+
+
+def test_an_integer_too_long_to_write_is_described_not_written() -> None:
+    assert excerpt(10**5000) == "<an integer of 16610 bits>"
