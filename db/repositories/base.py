@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from attune import errors
+from attune.excerpts import EXCERPT_CHARS, excerpt, shortened
 from db.models.base import Record
 from db.repositories.errors import domain_errors
 
@@ -96,8 +97,10 @@ class Repository(Generic[ModelT]):
         """The record whose natural key is `key`; `NotFound` naming it when there is none."""
         record = await self.find_by_key(session, key)
         if record is None:
+            # The key is the caller's: quoted as an excerpt, so a 4 KiB ref is not echoed.
             raise errors.NotFound(
-                f"{self.noun} {key!r} not found", details={self.natural_key or "key": key}
+                f"{self.noun} {excerpt(key)} not found",
+                details={self.natural_key or "key": shortened(key, EXCERPT_CHARS * 2)},
             )
         return record
 

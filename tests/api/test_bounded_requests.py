@@ -325,3 +325,12 @@ async def test_a_body_that_is_not_utf8_is_a_422_not_a_400(
 
     assert response.status_code == 422, response.text
     assert "not UTF-8" in response.json()["error"]["message"]
+
+
+async def test_a_long_unknown_ref_is_not_echoed_back_whole(api: httpx.AsyncClient) -> None:
+    ref = "core." + "x" * 4000
+
+    response = await api.get(f"/api/v1/actions/{ref}")
+
+    assert response.status_code == 404
+    assert len(response.text) < 500
