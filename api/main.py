@@ -27,7 +27,7 @@ from api.routers import (
 )
 from api.services import Services
 from attune.auth.recent_tokens import RecentTokens
-from attune.auth.webhook_signature import SIGNATURE_HEADER
+from attune.auth.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from attune.config import Settings, get_settings, required_database_url, temporal_target
 from attune.engine.workflow_starts import WorkflowStarter
 from db.engine import create_engine, create_session_factory
@@ -97,7 +97,7 @@ def guard_rules(settings: Settings) -> GuardRules:
         prefix=f"{API_PREFIX}/",
         public_paths=frozenset({f"{API_PREFIX}/health"}),
         signed_prefixes=(f"{API_PREFIX}/webhooks/",),
-        signature_headers=(SIGNATURE_HEADER,),
+        signature_headers=(TIMESTAMP_HEADER, SIGNATURE_HEADER),
         max_body_bytes=settings.max_body_bytes,
         raw_body_limits={f"{API_PREFIX}/packs{packs.UPLOAD_PATH}": packs.UPLOAD_LIMIT_BYTES},
     )

@@ -93,8 +93,8 @@ class RequestGuard:
             scope[IDENTITY_SCOPE_KEY] = await authenticate_header(services, authorization)
         elif not any(name.lower() in headers for name in self.rules.signature_headers):
             raise errors.Unauthenticated(
-                "missing credentials: send Authorization: Bearer <token>, or sign the body "
-                f"({', '.join(self.rules.signature_headers)})"
+                "missing credentials: send Authorization: Bearer <token>, or sign the "
+                f"delivery ({' and '.join(self.rules.signature_headers)})"
             )
         bounded = _bounded(receive, limit)
         if signed or path in self.rules.raw_body_limits or scope["method"] not in BODY_METHODS:
