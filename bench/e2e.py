@@ -39,7 +39,7 @@ from bench.fifo import FifoFigures, report, run_fifo
 from bench.stats import RunFigures
 from db.engine import create_engine
 from tests.conftest import free_port
-from tests.pack_folders import write_pack
+from tests.pack_folders import upload_pack, write_pack
 
 SUBMITTERS = int(os.environ.get("BENCH_SUBMITTERS", "32"))
 FIFO_PHASES = [
@@ -130,7 +130,7 @@ async def run_attune(
                 triggers={"tick": {"type": "custom"}},
                 rules={"to_noop": {"trigger": "bench.tick", "action": {"ref": "core.noop"}}},
             )
-            (await api.post("/packs/register", json={"path": str(folder)})).raise_for_status()
+            (await upload_pack(api, folder)).raise_for_status()
             execution_ids: list[int] = []
 
             async def submit(index: int) -> None:

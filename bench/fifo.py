@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from bench.stats import RunFigures
 from db.engine import create_engine
-from tests.pack_folders import write_pack
+from tests.pack_folders import upload_pack, write_pack
 
 # What the Rust system these policies come from aimed at, with an in-memory queue.
 RUST_TARGETS = {(1000, 5): 100.0, (10000, 10): 300.0}
@@ -51,7 +51,7 @@ async def run_fifo(
         actions={"work": {"runner_type": "noop"}},
         policies={"gate": {"action": f"{pack}.work", "concurrency": {"limit": limit}}},
     )
-    (await api.post("/packs/register", json={"path": str(folder)})).raise_for_status()
+    (await upload_pack(api, folder)).raise_for_status()
     action = f"{pack}.work"
 
     async def submit(index: int) -> None:

@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 import yaml
 
+from attune.packs.archive_build import build_pack_archive
+
 
 def write_pack(
     root: Path,
@@ -45,3 +47,11 @@ async def register_pack(api: httpx.AsyncClient, folder: Path) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     summary: dict[str, Any] = response.json()
     return summary
+
+
+async def upload_pack(api: httpx.AsyncClient, folder: Path) -> httpx.Response:
+    """Upload the folder as `attune pack register` does; `api`'s base URL ends in /api/v1."""
+    archive = build_pack_archive(folder)
+    return await api.post(
+        "/packs/upload", content=archive, headers={"content-type": "application/gzip"}
+    )
