@@ -20,18 +20,7 @@ KEY = decode_encryption_key(TEST_ENCRYPTION_KEY)
 
 async def test_upgrade_downgrade_upgrade(database_url: str) -> None:
     # A database of its own: going down to base must not disturb the session's shared one.
-    name = f"attune_migrations_{uuid.uuid4().hex[:12]}"
-    admin = make_url(database_url)
-    connection = await asyncpg.connect(
-        user=admin.username,
-        password=admin.password,
-        host=admin.query.get("host", admin.host),
-        port=admin.port,
-        database=admin.database,
-    )
-    await connection.execute(f'CREATE DATABASE "{name}"')
-    await connection.close()
-    url = admin.set(database=name).render_as_string(hide_password=False)
+    url = await _fresh_database(database_url)
 
     assert await migrate.current_revision(url) is None
     await migrate.upgrade(url)
@@ -43,6 +32,7 @@ async def test_upgrade_downgrade_upgrade(database_url: str) -> None:
 
 
 async def _fresh_database(database_url: str) -> str:
+    """A new empty database on the session's server; its URL."""
     name = f"attune_migrations_{uuid.uuid4().hex[:12]}"
     admin = make_url(database_url)
     connection = await asyncpg.connect(
