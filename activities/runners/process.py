@@ -22,7 +22,7 @@ from activities.runners.environment import build_environment
 from activities.runners.heartbeat import timeout_message, wait_heartbeating
 from activities.runners.output_pipe import OutputPipe
 from activities.runners.types import RunOutput, RunRequest, RunStatus
-from attune.json_limits import json_problem
+from attune.json_limits import json_problem, needs_walk
 
 PR_SET_PDEATHSIG = 1
 # Once the group is killed the pipes close at once; only a process that left the group
@@ -45,7 +45,8 @@ def parse_json(text: str) -> tuple[Any, bool]:
         return None, True
     except ValueError:
         return None, False
-    if json_problem(value, field="result") is not None:
+    # The walk only when the text could hold something too deep (a test on the raw text).
+    if needs_walk(text) and json_problem(value, field="result") is not None:
         return None, True
     return value, False
 
