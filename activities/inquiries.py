@@ -25,6 +25,8 @@ from activities.inquiry_types import (
     RecordResponseInput,
 )
 from attune import errors
+from attune.crypto import SecretDecryptionError
+from attune.engine.secret_parameters import unsealed_parameters
 from db.models import ExecutionStatus, Inquiry, InquiryStatus
 from db.repositories import execution as executions
 from db.repositories import inquiry as inquiries
@@ -33,8 +35,12 @@ from db.repositories import inquiry as inquiries
 class InquiryActivities:
     """`sessions` are ordinary (transactional) sessions: opening claims and inserts at once."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], encryption_key: bytes | None = None
+    ) -> None:
         self._sessions = sessions
+        # An inquirer action of a pack may mark a parameter secret, like any action.
+        self._encryption_key = encryption_key
 
     @activity.defn(name="attune.open_inquiry")
     async def open_inquiry(self, input: OpenInquiryInput) -> OpenInquiryResult:
@@ -54,13 +60,26 @@ class InquiryActivities:
             )
             if run is not None:
                 try:
-                    asked = read_ask_parameters(run.parameters)
-                except errors.ValidationError as error:
+                    asked = read_ask_parameters(
+                        unsealed_parameters(
+                            self._encryption_key,
+                            run.execution_id,
+                            run.parameters,
+                            run.sealed_secrets,
+                        )
+                    )
+                except (
+                    errors.ValidationError,
+                    errors.ServiceUnavailable,
+                    SecretDecryptionError,
+                ) as error:
                     ending = await executions.finish(
                         session,
                         id=input.execution_id,
                         status=ExecutionStatus.FAILED,
-                        error=error.message,
+                        error=error.message
+                        if isinstance(error, errors.AttuneError)
+                        else str(error),
                     )
                     assert ending is not None  # claimed just now, in this transaction
                     return OpenInquiryResult(

@@ -56,7 +56,10 @@ def build_worker(
     """A worker with all of Attune's workflows and activities registered."""
     diagnostics = DiagnosticActivities(engine)
     executions = execution_activities(engine, runner_settings)
-    inquiries = InquiryActivities(create_session_factory(engine))
+    inquiries = InquiryActivities(
+        create_session_factory(engine),
+        encryption_key=runner_settings.encryption_key if runner_settings else None,
+    )
     return Worker(
         client,
         task_queue=task_queue,

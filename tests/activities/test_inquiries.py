@@ -16,10 +16,16 @@ from activities.inquiry_types import (
     OpenInquiryInput,
     RecordResponseInput,
 )
+from attune.config import decode_encryption_key
 from attune.engine.execution_requests import find_runnable_action, request_execution
+from attune.packs.parameters import parameters_schema
 from db.engine import create_session_factory
 from db.repositories import execution as executions
 from db.repositories import inquiry as inquiries
+from tests.conftest import TEST_ENCRYPTION_KEY
+from tests.db.factories import make_action
+
+KEY = decode_encryption_key(TEST_ENCRYPTION_KEY)
 
 
 async def requested_ask(engine: AsyncEngine, **parameters: Any) -> int:
@@ -122,3 +128,52 @@ async def test_finishing_a_cancelled_ask_cancels_its_pending_inquiry(
     async with create_session_factory(engine)() as session:
         row = await inquiries.repository.get(session, id=opened.inquiry.inquiry_id)
     assert row.status == "cancelled"
+
+
+async def test_an_inquirer_action_with_a_secret_parameter_asks_with_its_value(
+    engine: AsyncEngine,
+) -> None:
+    # Any pack may declare an inquirer action; one may mark a parameter secret, like any.
+    schema = parameters_schema(
+        {"prompt": {"type": "string", "secret": True}, "ttl": {"type": "integer"}},
+        where="parameters",
+    )
+    async with create_session_factory(engine).begin() as session:
+        action = await make_action(session, runner_type="inquirer", parameters=schema)
+        row = await request_execution(
+            session,
+            action=action,
+            parameters={"prompt": "Rotate the token ending 4f2a?", "ttl": 60},
+            encryption_key=KEY,
+        )
+    stored = row.execution.parameters
+    with_key = InquiryActivities(create_session_factory(engine), encryption_key=KEY)
+
+    opened = await ActivityEnvironment().run(
+        with_key.open_inquiry, OpenInquiryInput(row.execution.id)
+    )
+
+    assert stored["prompt"] == "********"
+    assert opened.inquiry is not None
+    async with create_session_factory(engine)() as session:
+        [inquiry] = await inquiries.list_by_execution(session, execution_id=row.execution.id)
+    assert inquiry.prompt == "Rotate the token ending 4f2a?"
+
+
+async def test_an_inquirer_run_without_the_key_fails_saying_so(
+    engine: AsyncEngine, activities: InquiryActivities
+) -> None:
+    schema = parameters_schema({"prompt": {"type": "string", "secret": True}}, where="p")
+    async with create_session_factory(engine).begin() as session:
+        action = await make_action(session, runner_type="inquirer", parameters=schema)
+        row = await request_execution(
+            session, action=action, parameters={"prompt": "?"}, encryption_key=KEY
+        )
+
+    opened = await ActivityEnvironment().run(
+        activities.open_inquiry, OpenInquiryInput(row.execution.id)
+    )
+
+    assert opened.outcome is not None
+    assert opened.outcome.status == "failed"
+    assert "ATTUNE_ENCRYPTION_KEY" in (opened.outcome.error or "")
