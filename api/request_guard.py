@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
@@ -37,6 +38,8 @@ from attune.excerpts import field_name
 from attune.json_limits import MalformedJson, loads_checked, needs_walk
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# ASCII digits only: str.isdigit() also takes "¹", which int() refuses.
+_DIGITS = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ class RequestGuard:
         self.rules = rules
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.rules.prefix):
+        if scope["type"] != "http" or not route_path(scope).startswith(self.rules.prefix):
             await self.app(scope, receive, send)
             return
         try:
@@ -75,14 +78,14 @@ class RequestGuard:
 
     async def _admit(self, scope: Scope, receive: Receive) -> Receive:
         """Check the request; the `receive` the app must read its body through."""
-        path: str = scope["path"]
+        path = route_path(scope)
         public = path in self.rules.public_paths
         if not public:
             _refuse_nul(scope)
         headers = _headers(scope)
         limit = self.rules.body_limit(path)
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
+        if _DIGITS.fullmatch(declared) and int(declared) > limit:
             raise _too_large(limit)
         if public:
             return _bounded(receive, limit)
@@ -103,6 +106,14 @@ class RequestGuard:
         if body:
             _check_json_body(body)
         return _replay(body, receive)
+
+
+def route_path(scope: Scope) -> str:
+    """The path the router matches: without the `root_path` a proxy mounts the API under
+    (`uvicorn --root-path`), which the ASGI scope's `path` includes."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -10,7 +10,7 @@ from temporalio.client import Client
 
 from attune import errors
 from attune.auth.recent_tokens import RecentTokens
-from attune.config import Settings, decode_encryption_key
+from attune.config import Settings
 from attune.engine.workflow_starts import WorkflowStarter
 
 
@@ -29,13 +29,12 @@ class Services:
     @cached_property
     def secrets_key(self) -> bytes | None:
         """The encryption key when configured: what seals secret parameters."""
-        key = self.settings.encryption_key
-        return decode_encryption_key(key.get_secret_value()) if key is not None else None
+        return self.settings.encryption_key_bytes
 
     def encryption_key(self) -> bytes:
         """The key that encrypts secrets at rest; refused clearly when it is not configured."""
-        if self.settings.encryption_key is None:
+        if self.secrets_key is None:
             raise errors.Conflict(
                 "ATTUNE_ENCRYPTION_KEY is not set on this API process; secrets need it"
             )
-        return decode_encryption_key(self.settings.encryption_key.get_secret_value())
+        return self.secrets_key

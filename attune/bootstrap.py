@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from attune.auth.admin import AdminToken, ensure_admin_token
-from attune.config import Settings, decode_encryption_key
+from attune.config import Settings
 from attune.packs.registrar import register_pack_folder
 from db import migrate
 from db.engine import create_engine, create_session_factory
@@ -22,11 +22,7 @@ async def prepare_database(database_url: str, settings: Settings) -> AdminToken:
 
     The migrations get the settings' encryption key, for those that encrypt stored values.
     """
-    key = settings.encryption_key
-    await migrate.upgrade(
-        database_url,
-        encryption_key=decode_encryption_key(key.get_secret_value()) if key else None,
-    )
+    await migrate.upgrade(database_url, encryption_key=settings.encryption_key_bytes)
     engine = create_engine(database_url)
     try:
         sessions = create_session_factory(engine)

@@ -165,6 +165,12 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def encryption_key_bytes(self) -> bytes | None:
+        """ATTUNE_ENCRYPTION_KEY decoded, when it is set."""
+        key = self.encryption_key
+        return decode_encryption_key(key.get_secret_value()) if key is not None else None
+
+    @property
     def public_api_url(self) -> str:
         return (self.api_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
 

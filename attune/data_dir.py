@@ -31,9 +31,13 @@ def prepare_data_dir(path: Path) -> None:
 
 
 def prepare_packs_dir(path: Path) -> None:
-    """Create a folder packs are unpacked into, readable by the action user."""
-    path.mkdir(parents=True, exist_ok=True)
-    path.chmod(PACKS_DIR_MODE)
+    """Create a folder packs are unpacked into, readable by the action user.
+
+    One that exists keeps its mode: it may be the operator's, set as they chose.
+    """
+    if not path.exists():
+        path.mkdir(parents=True, exist_ok=True)
+        path.chmod(PACKS_DIR_MODE)
 
 
 def make_private(*paths: Path) -> None:

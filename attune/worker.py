@@ -17,7 +17,6 @@ from activities.inquiries import InquiryActivities
 from activities.runners.action_user import resolve_action_user
 from attune.config import (
     Settings,
-    decode_encryption_key,
     required_database_url,
     temporal_target,
 )
@@ -112,11 +111,10 @@ def build_rate_limited_queues(
 
 def runner_settings_from(settings: Settings) -> RunnerSettings:
     """How this worker runs actions; `ActionUserError` for an action user it cannot use."""
-    key = settings.encryption_key
     return RunnerSettings(
         api_url=settings.public_api_url,
         kill_grace_seconds=settings.action_kill_grace,
-        encryption_key=decode_encryption_key(key.get_secret_value()) if key else None,
+        encryption_key=settings.encryption_key_bytes,
         action_user=resolve_action_user(settings.action_user),
     )
 
@@ -138,6 +136,7 @@ async def run_worker(settings: Settings) -> None:
             interval=timedelta(seconds=settings.reconcile_interval),
             grace=timedelta(seconds=settings.reconcile_grace),
             stop=stop,
+            webhook_tolerance=timedelta(seconds=settings.webhook_tolerance_seconds),
         )
     )
     rate_limited = build_rate_limited_queues(

@@ -136,8 +136,7 @@ async def _supervise(
     proc: asyncio.subprocess.Process,
     request: RunRequest,
     payload: bytes,
-    stdout: OutputPipe,
-    stderr: OutputPipe,
+    pipes: list[OutputPipe],
 ) -> tuple[int, float | None]:
     """Wait for the group, heartbeating; (returncode, the timeout if it ran out, else None).
 
@@ -149,8 +148,8 @@ async def _supervise(
     feeding = asyncio.create_task(_feed_stdin(proc.stdin, payload))
     timed_out_after: float | None = None
     try:
-        await stdout.start_reading()
-        await stderr.start_reading()
+        for pipe in pipes:
+            await pipe.start_reading()
         finished = await wait_heartbeating(
             exited,
             seconds=timeout,
@@ -162,7 +161,7 @@ async def _supervise(
             await _terminate(pgid, exited, request, heartbeating=True)
         # Background children (`sleep 100 &`) must not outlive the action or hold its pipes.
         _signal_group(pgid, signal.SIGKILL)
-        await asyncio.wait([stdout.closed, stderr.closed], timeout=DRAIN_SECONDS)
+        await asyncio.wait([pipe.closed for pipe in pipes], timeout=DRAIN_SECONDS)
     except asyncio.CancelledError:
         await _terminate(pgid, exited, request, heartbeating=False)
         raise
@@ -176,13 +175,15 @@ async def _supervise(
 
 
 async def run_process(
-    request: RunRequest,
-    argv: list[str],
-    *,
-    read_result: Callable[[str], tuple[Any, bool]] = parse_json,
+    request: RunRequest, argv: list[str], *, result_pipe: bool = False
 ) -> RunOutput:
-    """Run `argv` in a fresh directory and process group; `read_result(stdout)` gives the
-    result and whether it had to be left out.
+    """Run `argv` in a fresh directory and process group; its stdout, parsed as JSON when
+    it is JSON, is the result.
+
+    With `result_pipe`, the result is what the process writes to a pipe of its own
+    instead, whose file descriptor is appended to `argv` (the python-script runner's
+    wrapper writes the returned value there). A pipe, not a file: a file in a folder the
+    action's user owns could be swapped for a link to one the worker may read.
 
     Raises CancelledError, once the group is killed, when the awaiting task is cancelled.
     exit_code is negative when a signal ended the process, as in `subprocess`.
@@ -194,7 +195,12 @@ async def run_process(
         tempfile.TemporaryDirectory(prefix="attune-run-", ignore_cleanup_errors=True) as workdir,
         OutputPipe(limit) as stdout,
         OutputPipe(limit) as stderr,
+        OutputPipe(limit) as result,
     ):
+        extra_fds: tuple[int, ...] = ()
+        if result_pipe:
+            argv = [*argv, str(result.write_fd)]
+            extra_fds = (result.write_fd,)
         environment = build_environment(request)
         identity: dict[str, Any] = {}
         if request.run_as is not None:
@@ -214,6 +220,7 @@ async def run_process(
                 # Set after the user switch (CPython runs preexec_fn last), which would
                 # otherwise clear the parent-death signal.
                 preexec_fn=_child_setup(),
+                pass_fds=extra_fds,
                 **identity,
             )
         except (OSError, ValueError) as exc:
@@ -222,10 +229,17 @@ async def run_process(
         finally:
             stdout.close_write_end()
             stderr.close_write_end()
-        returncode, timed_out_after = await _supervise(proc, request, payload, stdout, stderr)
+            result.close_write_end()
+        pipes = [stdout, stderr, result] if result_pipe else [stdout, stderr]
+        returncode, timed_out_after = await _supervise(proc, request, payload, pipes)
     status, error = _outcome(returncode, timed_out_after)
     stdout_text = stdout.text()
-    result, result_truncated = read_result(stdout_text)
+    if not result_pipe:
+        value, result_truncated = parse_json(stdout_text)
+    elif result.truncated:
+        value, result_truncated = None, True
+    else:
+        value, result_truncated = parse_json(result.text())
     return RunOutput(
         status=status,
         exit_code=returncode,
@@ -233,7 +247,7 @@ async def run_process(
         stderr=stderr.text(),
         stdout_truncated=stdout.truncated,
         stderr_truncated=stderr.truncated,
-        result=result,
+        result=value,
         duration_seconds=time.monotonic() - started,
         error=error,
         result_truncated=result_truncated,

@@ -1,8 +1,8 @@
-"""Runs in the action's own interpreter: `python python_wrapper.py FILE NAME RESULT_FILE`.
+"""Runs in the action's own interpreter: `python python_wrapper.py FILE NAME RESULT_FD`.
 
 Reads the parameters JSON from stdin, imports FILE by path, calls NAME (a function, or a
 class whose instance's `run` is called) with the parameters as keywords, awaits the value if
-it is awaitable, and writes its JSON to RESULT_FILE. An exception leaves its traceback on
+it is awaitable, and writes its JSON to the pipe RESULT_FD. An exception leaves its traceback on
 stderr and exit code 1, which the runner reports as a failure.
 """
 
@@ -12,6 +12,7 @@ import asyncio
 import importlib.util
 import inspect
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -48,7 +49,7 @@ async def _await(value: Awaitable[Any]) -> Any:
 
 def main(argv: list[str]) -> int:
     """Run the entry point; 0 when it returned a JSON-encodable value."""
-    path, name, result_file = argv[1:4]
+    path, name, result_fd = argv[1:4]
     parameters = json.load(sys.stdin)
     entry = load_entry(Path(path), name)
     value = entry(**parameters)
@@ -59,7 +60,8 @@ def main(argv: list[str]) -> int:
     except (TypeError, ValueError) as exc:
         print(f"the return value of {name} is not JSON: {exc}", file=sys.stderr)
         return 1
-    Path(result_file).write_text(encoded, encoding="utf-8")
+    with os.fdopen(int(result_fd), "w", encoding="utf-8") as result:
+        result.write(encoded)
     return 0
 
 

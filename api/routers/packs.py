@@ -19,7 +19,7 @@ from attune.packs.definitions import PackDefinition
 from attune.packs.loader import load_pack
 from attune.packs.registrar import RegistrationSummary, register_pack
 from attune.packs.sources import allowed_pack_roots, confined_pack_folder
-from attune.packs.uploads import store_uploaded_pack
+from attune.packs.uploads import discard_upload, prune_uploads, store_uploaded_pack
 from db.repositories import pack as packs
 
 router = APIRouter(prefix="/packs", tags=["packs"])
@@ -74,7 +74,7 @@ async def upload_pack(
     request: Request, session: SessionDep, services: ServicesDep
 ) -> RegistrationSummary:
     """Register a pack sent as a gzip-compressed tar of its folder (what `attune pack
-    register FOLDER` sends), unpacked into the first of the pack folders.
+    register FOLDER` sends), unpacked under the first of the pack folders.
 
     At most `MAX_ARCHIVE_BYTES` compressed (413 beyond), `MAX_ARCHIVE_FILES` files and
     `MAX_EXTRACTED_BYTES` unpacked; absolute paths, `..`, links leading outside and special
@@ -85,8 +85,14 @@ async def upload_pack(
             archive.write(chunk)
         archive.seek(0)
         packs_folder = services.settings.pack_folders[0]
-        definition = await asyncio.to_thread(store_uploaded_pack, archive, packs_folder)
-    return await _register(session, services, definition)
+        stored = await asyncio.to_thread(store_uploaded_pack, archive, packs_folder)
+    try:
+        summary = await _register(session, services, stored.definition)
+    except BaseException:
+        await asyncio.to_thread(discard_upload, stored)
+        raise
+    await asyncio.to_thread(prune_uploads, stored)
+    return summary
 
 
 async def _register(

@@ -9,7 +9,7 @@ accepted once, within `ATTUNE_WEBHOOK_TOLERANCE_SECONDS` of its timestamp.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -123,10 +123,6 @@ async def _signed_trigger(
             "new timestamp and signature",
             details={"trigger": trigger_ref},
         )
-    # Signatures older than the window are refused by their timestamp: no need to keep them.
-    await webhook_delivery.forget_received_before(
-        session, cutoff=datetime.now(UTC) - timedelta(seconds=2 * tolerance)
-    )
     return trigger
 
 

@@ -31,6 +31,9 @@ from db.repositories import rule as rules
 from db.repositories import trigger as triggers
 from db.repositories.base import MAX_LIMIT
 
+# What keeps one rule from running its action without being the event's problem.
+RECORDED_REFUSALS = (errors.ValidationError, errors.PolicyViolation, errors.ServiceUnavailable)
+
 
 @dataclass
 class Ingested:
@@ -160,8 +163,13 @@ async def _enforce(
             )
             execution = pending.execution
             ingested.to_start.append(pending)
-        except (errors.ValidationError, errors.PolicyViolation) as failure:
-            # A bad parameter or a full queue: recorded as a failed execution, never dropped.
+        except (
+            errors.ValidationError,
+            errors.PolicyViolation,
+            errors.ServiceUnavailable,
+        ) as failure:
+            # A bad parameter, a full queue, no key to seal a secret with: recorded as a
+            # failed execution, never dropped, and the event's other rules still run.
             error = failure.message
             enforcement.error = error
     if execution is None:

@@ -23,6 +23,7 @@ from db.models import Action, Execution, ExecutionStatus
 from db.repositories import action as actions
 from db.repositories import execution as executions
 from db.repositories import policy as policies
+from db.repositories import webhook_delivery
 from db.repositories.admission import Ticket
 
 logger = logging.getLogger(__name__)
@@ -111,15 +112,22 @@ async def run_reconciler(
     interval: timedelta,
     grace: timedelta,
     stop: asyncio.Event,
+    webhook_tolerance: timedelta = timedelta(minutes=5),
 ) -> None:
     """Reconcile every `interval` until `stop` is set; a failed pass is logged and retried.
 
-    Each pass also sweeps admission (see `admission_sweeper`).
+    Each pass also sweeps admission (see `admission_sweeper`) and forgets the signed
+    webhook deliveries too old to be replayed (refused by their timestamp anyway), off
+    the webhooks' own transactions.
     """
     while not stop.is_set():
         try:
             await reconcile_orphans(sessions, starter, grace=grace)
             await sweep_admissions(sessions, starter, grace=grace)
+            async with sessions.begin() as session:
+                await webhook_delivery.forget_received_before(
+                    session, older_than=2 * webhook_tolerance
+                )
         except Exception:
             logger.exception("reconciler pass failed; retrying in %s", interval)
         with contextlib.suppress(TimeoutError):

@@ -16,10 +16,7 @@ read; here a link only has to stay inside the folder.
 from __future__ import annotations
 
 import gzip
-import io
-import os
 import posixpath
-import stat
 import tarfile
 import tempfile
 import zlib
@@ -31,7 +28,7 @@ from attune import errors
 from attune.excerpts import excerpt
 
 if TYPE_CHECKING:
-    from _typeshed import ReadableBuffer
+    pass
 
 MAX_ARCHIVE_BYTES = 64 * 1024 * 1024
 """The largest archive accepted, compressed (64 MiB)."""

@@ -15,7 +15,7 @@ from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from attune import errors
-from attune.excerpts import excerpt, field_name
+from attune.excerpts import excerpt, field_name, requoted
 from attune.packs.definitions import (
     KNOWN_RUNNER_TYPES,
     LIMIT_FIELDS,
@@ -30,7 +30,6 @@ from attune.packs.definitions import (
 from attune.packs.fields import NAME, REF, Fields
 from attune.packs.json_schema import dotted, schema_violations
 from attune.packs.parameters import parameters_schema
-from attune.excerpts import requoted
 from attune.packs.problems import Problems
 from attune.rules.criteria import validate_criteria
 

@@ -19,8 +19,7 @@ from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
-from attune.excerpts import excerpt
-from attune.excerpts import requoted, shortened
+from attune.excerpts import excerpt, requoted, shortened
 from attune.packs.problems import MAX_MESSAGE_CHARS
 
 if TYPE_CHECKING:

@@ -1,17 +1,21 @@
 """Packs uploaded as archives: unpacked into the packs folder, one folder per upload.
 
-An upload lands in `<packs folder>/<ref>/<digest of the archive>/`, so a registration
-never rewrites the files an older registration pointed at: a run that started on the old
-files keeps them while it runs. The newest `KEPT_VERSIONS` of each pack are kept.
+An upload lands in `<first packs folder>/.uploaded/<ref>/<digest of the archive>/`, apart
+from the folders operators register by path, and a registration never rewrites the files
+an older one pointed at: a run that started on the old files keeps them while it runs.
+Once a registration has committed, all but the newest `KEPT_VERSIONS` of the pack's
+uploads are removed (never the one registered); an upload whose registration failed is
+removed at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
@@ -20,33 +24,73 @@ from attune.packs.archive import extract_pack_archive
 from attune.packs.definitions import PackDefinition
 from attune.packs.loader import load_pack
 
+UPLOADS_FOLDER = ".uploaded"
 KEPT_VERSIONS = 3
 DIGEST_CHARS = 16
 
 
-def store_uploaded_pack(archive: IO[bytes], packs_folder: Path) -> PackDefinition:
-    """Unpack, check and keep an uploaded pack archive; the loaded pack, at its new home.
+@dataclass(frozen=True)
+class StoredUpload:
+    """An upload unpacked and loaded: its pack (at its new home), and whether this upload
+    made that home (a second upload of the same archive finds it there)."""
+
+    definition: PackDefinition
+    home: Path
+    created: bool
+
+
+def store_uploaded_pack(archive: IO[bytes], packs_folder: Path) -> StoredUpload:
+    """Unpack, check and keep an uploaded pack archive.
 
     Raises `ValidationError` (or `PackError`) naming the problem, leaving nothing behind.
     Blocking: run it in a thread.
     """
-    prepare_packs_dir(packs_folder)
+    uploads = packs_folder / UPLOADS_FOLDER
+    prepare_packs_dir(uploads)
     digest = _digest(archive)
-    incoming = Path(tempfile.mkdtemp(prefix=".incoming-", dir=packs_folder))
+    incoming = Path(tempfile.mkdtemp(prefix=".incoming-", dir=uploads))
     try:
         folder = extract_pack_archive(archive, incoming / "pack")
         definition = load_pack(folder)
-        home = packs_folder / definition.ref / digest[:DIGEST_CHARS]
-        if home.exists():
-            os.utime(home)  # the same archive again: now the newest version
-        else:
-            home.parent.mkdir(exist_ok=True)
-            folder.rename(home)
-        _prune(home)
+        home = uploads / definition.ref / digest[:DIGEST_CHARS]
+        created = _move_in(folder, home)
     finally:
         shutil.rmtree(incoming, ignore_errors=True)
     # Loaded where it was unpacked; the same files now live at `home`.
-    return replace(definition, path=home.resolve())
+    return StoredUpload(replace(definition, path=home.resolve()), home, created)
+
+
+def discard_upload(stored: StoredUpload) -> None:
+    """Remove an upload whose registration failed, unless an earlier upload made it."""
+    if stored.created:
+        shutil.rmtree(stored.home, ignore_errors=True)
+
+
+def prune_uploads(stored: StoredUpload) -> None:
+    """Once `stored` is registered: all but the newest versions of its pack go."""
+    others = []
+    for path in stored.home.parent.iterdir():
+        if path != stored.home:
+            with contextlib.suppress(FileNotFoundError):  # pruned meanwhile by another
+                others.append((path.stat().st_mtime, path))
+    others.sort(reverse=True)
+    for _, old in others[KEPT_VERSIONS - 1 :]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _move_in(folder: Path, home: Path) -> bool:
+    """Move the unpacked pack to `home`; False when the same archive is there already."""
+    if home.exists():
+        os.utime(home)  # the same archive again: now the newest version
+        return False
+    home.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.rename(home)
+    except OSError:
+        if not home.is_dir():  # not the same upload arriving at the same moment
+            raise
+        return False
+    return True
 
 
 def _digest(archive: IO[bytes]) -> str:
@@ -55,11 +99,3 @@ def _digest(archive: IO[bytes]) -> str:
         hasher.update(chunk)
     archive.seek(0)
     return hasher.hexdigest()
-
-
-def _prune(current: Path) -> None:
-    """Remove all but the newest versions of a pack; never `current`."""
-    others = [path for path in current.parent.iterdir() if path != current]
-    others.sort(key=lambda path: path.stat().st_mtime, reverse=True)
-    for old in others[KEPT_VERSIONS - 1 :]:
-        shutil.rmtree(old, ignore_errors=True)

@@ -24,10 +24,9 @@ from yaml.constructor import ConstructorError
 from yaml.events import MappingStartEvent, SequenceStartEvent
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-from attune.excerpts import excerpt
+from attune.excerpts import excerpt, shortened
 from attune.json_limits import MAX_JSON_DEPTH
 from attune.packs.json_values import json_value_problems
-from attune.excerpts import shortened
 from attune.packs.problems import Problems
 
 MAX_PACK_FILE_BYTES = 1024 * 1024

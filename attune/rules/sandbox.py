@@ -7,11 +7,11 @@ template from turning a small payload into unbounded memory or time, each with a
 that names the limit (`TemplateLimitExceeded`):
 
 - repetition (`*`), powers (`**`) and %-formatting of text are checked before they run;
-- the filters and text methods that pad or repeat (`center`, `indent`, `batch`, `format`,
-  `replace`, `str.format`, ...) are checked before they run;
+- the filters and text methods that pad, repeat or join (`center`, `indent`, `batch`,
+  `format`, `replace`, `join`, `str.format`, ...) are checked before they run;
 - `range` hands out at most `MAX_RANGE_ITEMS` items per render, all calls together;
-- a render lasts at most `MAX_RENDER_SECONDS`: every attribute, item, call and operator
-  looks at the clock, so no loop that does anything can outlast it;
+- a render lasts at most `MAX_RENDER_SECONDS`: every loop's pass, attribute, item, call
+  and operator looks at the clock;
 - the output of a template is cut off at `MAX_RENDERED_CHARS`.
 """
 
@@ -25,8 +25,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined
+from jinja2 import StrictUndefined, nodes, pass_eval_context
 from jinja2.filters import do_format as _format_filter
+from jinja2.filters import sync_do_join as _join_filter
+from jinja2.nodes import EvalContext
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -48,6 +50,8 @@ _SIZING_FILTERS = {
     "batch": 1,
     "slice": 1,
 }
+# The global every loop's iterable goes through (see `BoundedSandbox._parse`).
+_ITERATE = "_attune_checked_iteration"
 _SIZING_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
 # %-formatting and format specs: a width or precision is a run of digits.
 _FORMAT_NUMBERS = re.compile(r"\d+")
@@ -142,6 +146,29 @@ def _bounded_format(value: Any, *args: Any, **kwargs: Any) -> Any:
     return _format_filter(value, *args, **kwargs)
 
 
+def _checked_iteration(items: Any) -> Iterator[Any]:
+    """Every `{% for %}` loops through this: each pass looks at the clock, so no loop, however
+    empty its body, outlasts the render's deadline."""
+    for item in items:
+        _tick()
+        yield item
+
+
+@pass_eval_context
+def _bounded_join(
+    eval_context: EvalContext, value: Any, d: str = "", attribute: str | int | None = None
+) -> str:
+    """`join`, refused before it runs when the text it would make passes the limit."""
+    _tick()
+    items = list(value)
+    size = len(str(d)) * max(len(items) - 1, 0)
+    for item in items:
+        size += len(str(item if attribute is None else getattr(item, str(attribute), item)))
+        _check_size(size, "the filter join")
+    joined: str = _join_filter(eval_context, items, d, attribute)
+    return joined
+
+
 def _bounded_replace(value: Any, old: str, new: str, count: int | None = None, *rest: Any) -> Any:
     text = str(value)
     occurrences = text.count(old) if old else len(text) + 1
@@ -166,6 +193,15 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             self.filters[name] = _sized(name, original, position + shift)
         self.filters["replace"] = _bounded_replace
         self.filters["format"] = _bounded_format
+        self.filters["join"] = _bounded_join
+        self.globals[_ITERATE] = _checked_iteration
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        """The template's syntax tree, each loop's iterable wrapped in `_checked_iteration`."""
+        tree = super()._parse(source, name, filename)
+        for loop in tree.find_all(nodes.For):
+            loop.iter = nodes.Call(nodes.Name(_ITERATE, "load"), [loop.iter], [], None, None)
+        return tree
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         _tick()

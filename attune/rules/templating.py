@@ -6,10 +6,12 @@ renders to a string. An undefined name is an error, not an empty string: a param
 that silently became "" would run the action with the wrong input.
 
 Parameters a shell executes (`local-shell-cmd`'s `cmd`) are autoescaped for the shell, as
-HTML templates are for HTML: every value a `{{ ... }}` puts into them is shell-quoted, so
-`echo rolling back {{ trigger.service }}` with the service `x; rm -rf /` runs `echo`
-with one argument. The text the author wrote is left as it is. An author who really
-means to paste shell syntax from the event marks it: `{{ trigger.script | raw_shell }}`.
+HTML templates are for HTML: every value a `{{ ... }}` puts into them is quoted for the
+place it stands (`attune.rules.shell_quoting`), so `echo rolling back {{ trigger.service
+}}`, or with the value in the author's own quotes, with the service `x; rm -rf /` runs
+`echo` and nothing else. The text the author wrote is left as it is. An author who really
+means to paste shell syntax from the event marks it: `{{ trigger.script | raw_shell }}`;
+a command that runs its arguments as shell again (`sh -c`, `ssh`) gets `| shell_quote`.
 
 Rendering is bounded (`attune.rules.sandbox`) and runs off the event loop
 (`render_parameters_off_loop`), so a heavy template never stalls the API.
@@ -20,13 +22,18 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shlex
 from collections.abc import Collection, Mapping
+from functools import lru_cache
 from typing import Any
 
+from jinja2 import Template
+
 from attune import errors
+from attune.excerpts import excerpt
 from attune.json_limits import json_problem
+from attune.rules import shell_quoting
 from attune.rules.sandbox import BoundedSandbox, render_budget, render_text
+from attune.rules.shell_quoting import RawShell
 
 MAX_RENDERED_PARAMETERS_BYTES = 1_048_576
 """The largest parameters a rule may render, as JSON."""
@@ -36,27 +43,21 @@ MAX_REASON_CHARS = 300
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expression>.*?)\}\}\s*$", re.DOTALL)
 
 
-class RawShell(str):
-    """Text the template author marked to reach a shell unquoted (`| raw_shell`)."""
-
-    __slots__ = ()
-
-
 def _raw_shell(value: Any) -> RawShell:
     return RawShell(value)
 
 
-def _shell_quoted(value: Any) -> str:
-    """`finalize` of shell templates: each value printed becomes one shell word."""
-    if isinstance(value, RawShell):
-        return str(value)
-    return shlex.quote(str(value))
-
-
 _environment = BoundedSandbox()
-_shell_environment = BoundedSandbox(finalize=_shell_quoted)
+_shell_environment = BoundedSandbox(finalize=shell_quoting.finalize)
 for _env in (_environment, _shell_environment):
     _env.filters["raw_shell"] = _raw_shell
+    _env.filters["shell_quote"] = shell_quoting.shell_quote
+
+
+@lru_cache(maxsize=1024)
+def _compiled(text: str, *, shell: bool) -> Template:
+    """A rule's template, compiled once: rules render the same texts over and over."""
+    return (_shell_environment if shell else _environment).from_string(text)
 
 
 def render_parameters(
@@ -132,8 +133,14 @@ def _render_string(text: str, context: Mapping[str, Any], where: str, *, shell: 
         # A shell reads text: a shell parameter always renders to (quoted) text.
         if expression is not None and not shell:
             return _evaluate(expression, context)
-        environment = _shell_environment if shell else _environment
-        return render_text(environment.from_string(text), dict(context))
+        if not shell:
+            return render_text(_compiled(text, shell=False), dict(context))
+        token = shell_quoting.begin()
+        try:
+            rendered = render_text(_compiled(text, shell=True), dict(context))
+        finally:
+            printed = shell_quoting.end(token)
+        return shell_quoting.place_values(rendered, printed)
     # Not only Jinja's errors: `{{ a / 0 }}` raises ZeroDivisionError, `{{ 1 + "x" }}` a
     # TypeError, a non-JSON value (`{{ range(3) }}`) a TypeError or ValueError from json,
     # a limit `TemplateLimitExceeded`. Whatever a template does wrong is the rule's
@@ -141,7 +148,7 @@ def _render_string(text: str, context: Mapping[str, Any], where: str, *, shell: 
     except Exception as error:
         reason = str(error)[:MAX_REASON_CHARS]
         raise errors.ValidationError(
-            f"parameter {where}: cannot render {text!r}: {type(error).__name__}: {reason}",
+            f"parameter {where}: cannot render {excerpt(text)}: {type(error).__name__}: {reason}",
             details={"field": where},
         ) from None
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,11 +31,8 @@ async def record_first_delivery(
     return (await session.execute(statement)).scalar_one_or_none() is not None
 
 
-async def forget_received_before(session: AsyncSession, *, cutoff: datetime) -> int:
-    """Delete deliveries received before `cutoff` (too old to be replayed); how many went."""
-    statement = (
-        delete(WebhookDelivery)
-        .where(WebhookDelivery.created < cutoff)
-        .returning(WebhookDelivery.id)
+async def forget_received_before(session: AsyncSession, *, older_than: timedelta) -> None:
+    """Delete deliveries received longer than `older_than` ago, by the database's clock."""
+    await session.execute(
+        delete(WebhookDelivery).where(WebhookDelivery.created < func.now() - older_than)
     )
-    return len((await session.execute(statement)).all())

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from api.main import create_app
 from attune.config import Settings
 from attune.json_limits import MAX_JSON_DEPTH
 from tests.conftest import api_client
@@ -334,3 +335,18 @@ async def test_a_long_unknown_ref_is_not_echoed_back_whole(api: httpx.AsyncClien
 
     assert response.status_code == 404
     assert len(response.text) < 500
+
+
+async def test_behind_a_root_path_the_guard_still_guards(settings: Settings) -> None:
+    # As `uvicorn --root-path /attune` behind a proxy: the scope's path includes the root.
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app, root_path="/attune")
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://attune.test") as client,
+    ):
+        stranger = await client.get("/attune/api/v1/executions")
+        health = await client.get("/attune/api/v1/health")
+
+    assert stranger.status_code == 401
+    assert health.status_code in (200, 503)

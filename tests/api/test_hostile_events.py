@@ -211,16 +211,22 @@ async def test_a_secret_parameter_is_encrypted_in_the_row_and_reaches_the_action
                 {"id": execution["id"]},
             )
         ).one()
-        enforcement_or_event = await connection.execute(
-            text("SELECT count(*) FROM attune.event WHERE payload::text LIKE :p"),
-            {"p": f"%{password}%"},
+        # Nowhere else either: no event payload, no enforcement, no inquiry holds it.
+        elsewhere = await connection.execute(
+            text(
+                "SELECT (SELECT count(*) FROM attune.event WHERE payload::text LIKE :p)"
+                " + (SELECT count(*) FROM attune.enforcement WHERE parameters::text LIKE :p)"
+                " + (SELECT count(*) FROM attune.execution"
+                "    WHERE id <> :id AND parameters::text LIKE :p)"
+            ),
+            {"p": f"%{password}%", "id": execution["id"]},
         )
     parameters, sealed, _ = row
     assert password not in parameters
     assert "********" in parameters
     assert sealed is not None
     assert password not in sealed
-    assert enforcement_or_event.scalar_one() == 0
+    assert elsewhere.scalar_one() == 0
 
 
 async def test_a_sealed_secret_copied_to_another_row_does_not_decrypt(
@@ -357,3 +363,42 @@ async def test_a_python_result_larger_than_the_cap_is_left_out_with_a_flag(
     assert execution["status"] == "completed", execution
     assert execution["result"]["result"] is None
     assert execution["result"]["result_truncated"] is True
+
+
+async def test_a_rule_needing_a_key_the_api_lacks_fails_alone_and_others_run(
+    settings: Settings, admin_token: str, api: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    ref = unique("pk")
+    secret_action = {
+        "runner_type": "noop",
+        "parameters": {"token": {"type": "string", "secret": True}},
+    }
+    folder = write_pack(
+        tmp_path,
+        ref,
+        triggers={"hook": {"type": "webhook"}},
+        actions={"use": secret_action},
+        rules={
+            "sealed": {
+                "trigger": f"{ref}.hook",
+                "action": {"ref": f"{ref}.use", "parameters": {"token": "{{ trigger.t }}"}},
+            },
+            "plain": {"trigger": f"{ref}.hook", "action": {"ref": "core.noop"}},
+        },
+    )
+    await register_pack(api, folder)
+    keyless = settings.model_copy(update={"encryption_key": None})
+
+    async with api_client(keyless, token=admin_token) as without_key:
+        response = await without_key.post(f"/api/v1/webhooks/{ref}.hook", json={"t": "x"})
+
+    assert response.status_code == 202, response.text
+    executions = [
+        (await api.get(f"/api/v1/executions/{id}")).json()
+        for id in response.json()["execution_ids"]
+    ]
+    by_action = {execution["action_ref"]: execution for execution in executions}
+    assert by_action[f"{ref}.use"]["status"] == "failed"
+    assert "ATTUNE_ENCRYPTION_KEY" in by_action[f"{ref}.use"]["error"]
+    plain = await wait_for_status(api, by_action["core.noop"]["id"])
+    assert plain["status"] == "completed"

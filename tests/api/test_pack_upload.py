@@ -13,6 +13,7 @@ import pytest
 from attune.config import Settings
 from attune.packs.archive import MAX_ARCHIVE_BYTES
 from attune.packs.archive_build import build_pack_archive
+from attune.packs.uploads import KEPT_VERSIONS, UPLOADS_FOLDER
 from tests.api.test_bounded_requests import CountingBody
 from tests.db.factories import unique
 from tests.executions import wait_for_status
@@ -47,8 +48,12 @@ def member(name: str, data: bytes = b"", **fields: object) -> tuple[tarfile.TarI
     return info, data if info.isreg() else None
 
 
+def uploads_of(settings: Settings) -> Path:
+    return settings.pack_folders[0] / UPLOADS_FOLDER
+
+
 def incoming_left(settings: Settings) -> list[Path]:
-    folder = settings.pack_folders[0]
+    folder = uploads_of(settings)
     return sorted(folder.glob(".incoming-*")) if folder.exists() else []
 
 
@@ -65,7 +70,7 @@ async def test_an_uploaded_pack_registers_and_its_scripts_run(
     assert uploaded.json()["actions"]["created"] == [f"{ref}.hello"]
     pack = (await api.get(f"/api/v1/packs/{ref}")).json()
     home = Path(pack["path"])
-    assert home.parent == (settings.pack_folders[0] / ref).resolve()
+    assert home.parent == (uploads_of(settings) / ref).resolve()
     run = await api.post("/api/v1/executions", json={"action": f"{ref}.hello"})
     execution = await wait_for_status(api, run.json()["id"])
     assert execution["result"]["stdout"] == "hello from one\n"
@@ -146,3 +151,47 @@ async def test_a_stranger_cannot_upload(anonymous_api: httpx.AsyncClient, tmp_pa
     response = await anonymous_api.post("/api/v1/packs/upload", content=archive, headers=GZIP)
 
     assert response.status_code == 401
+
+
+async def test_an_upload_never_touches_a_folder_registered_by_path(
+    api: httpx.AsyncClient, settings: Settings
+) -> None:
+    ref = unique("pk")
+    # The operator's own pack, in the packs folder where uploads also go.
+    own = hello_pack(settings.pack_folders[0], ref, "by path")
+    registered = await api.post("/api/v1/packs/register", json={"path": str(own)})
+    assert registered.status_code == 200, registered.text
+
+    for version in ("a", "b", "c", "d", "e"):
+        archive = build_pack_archive(hello_pack(settings.data_dir / version, ref, version))
+        uploaded = await api.post("/api/v1/packs/upload", content=archive, headers=GZIP)
+        assert uploaded.status_code == 200, uploaded.text
+
+    assert (own / "actions" / "hello.sh").read_text() == HELLO.format(version="by path")
+    assert sorted(path.name for path in own.iterdir()) == ["actions", "pack.yaml"]
+    assert len(list((uploads_of(settings) / ref).iterdir())) == KEPT_VERSIONS
+
+
+async def test_a_failed_registration_keeps_the_registered_version_and_leaves_nothing(
+    api: httpx.AsyncClient, settings: Settings
+) -> None:
+    ref = unique("pk")
+    good = build_pack_archive(hello_pack(settings.data_dir / "good", ref, "good"))
+    assert (await api.post("/api/v1/packs/upload", content=good, headers=GZIP)).status_code == 200
+    registered = Path((await api.get(f"/api/v1/packs/{ref}")).json()["path"])
+
+    for attempt in range(KEPT_VERSIONS + 1):
+        # Loads, but cannot register: its rule names a trigger that exists nowhere.
+        broken = write_pack(
+            settings.data_dir / f"broken{attempt}",
+            ref,
+            rules={"r": {"trigger": "nowhere.hook", "action": {"ref": "core.noop"}}},
+        )
+        refused = await api.post(
+            "/api/v1/packs/upload", content=build_pack_archive(broken), headers=GZIP
+        )
+        assert refused.status_code == 422, refused.text
+
+    assert (await api.get(f"/api/v1/packs/{ref}")).json()["path"] == str(registered)
+    assert list((uploads_of(settings) / ref).iterdir()) == [registered]
+    assert (registered / "actions" / "hello.sh").is_file()

@@ -65,6 +65,9 @@ LEGACY_ROWS = (
     """"password": {"type": "string", "secret": true}}}'::jsonb FROM attune.pack""",
     "INSERT INTO attune.execution (action_id, action_ref, parameters) "
     """SELECT id, ref, '{"user": "ops", "password": "hunter2"}'::jsonb FROM attune.action""",
+    # An execution whose action was deleted since: which parameter was secret is unknown.
+    "INSERT INTO attune.execution (action_id, action_ref, parameters) "
+    """VALUES (NULL, 'gone.action', '{"token": "s3cret"}'::jsonb)""",
 )
 
 
@@ -81,17 +84,24 @@ async def test_secret_parameters_stored_in_plain_text_are_sealed_by_the_upgrade(
     assert await migrate.current_revision(url) == "0004"
 
     await migrate.upgrade(url, encryption_key=KEY)
-    [[(execution_id, parameters, sealed)]] = await _execute(
-        url, "SELECT id, parameters, secret_parameters FROM attune.execution"
+    [rows] = await _execute(
+        url, "SELECT id, parameters, secret_parameters FROM attune.execution ORDER BY id"
     )
-    assert parameters == {"user": "ops", "password": "********"}
-    assert "hunter2" not in sealed
-    assert unsealed_parameters(KEY, execution_id, parameters, sealed) == {
+    (login_id, login, login_sealed), (orphan_id, orphan, orphan_sealed) = rows
+    assert login == {"user": "ops", "password": "********"}
+    assert orphan == {"token": "********"}
+    assert "hunter2" not in login_sealed
+    assert "s3cret" not in orphan_sealed
+    assert unsealed_parameters(KEY, login_id, login, login_sealed) == {
         "user": "ops",
         "password": "hunter2",
     }
+    assert unsealed_parameters(KEY, orphan_id, orphan, orphan_sealed) == {"token": "s3cret"}
 
-    # Going back puts the value where the old code reads it.
+    # Going back puts the values where the old code reads them.
     await migrate.downgrade(url, "0004", encryption_key=KEY)
-    [[(restored,)]] = await _execute(url, "SELECT parameters FROM attune.execution")
-    assert restored == {"user": "ops", "password": "hunter2"}
+    [restored] = await _execute(url, "SELECT parameters FROM attune.execution ORDER BY id")
+    assert [parameters for (parameters,) in restored] == [
+        {"user": "ops", "password": "hunter2"},
+        {"token": "s3cret"},
+    ]

@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import TIMESTAMP
 
+# The stored format is versioned inside `attune.crypto`, so sealing through it stays right.
 from attune.crypto import decrypt_secret, encrypt_secret
-from attune.engine.secret_parameters import secret_context
 
 MASK = "********"
 BATCH = 500
@@ -34,6 +34,16 @@ PLAIN_SECRETS = sa.text(
     WHERE e.id > :after
       AND jsonb_path_exists(a.parameters, '$.properties.* ? (@.secret == true)')
     ORDER BY e.id
+    LIMIT :batch
+    """
+)
+# Executions whose action is gone: nothing says which parameters were secret (the API shows
+# them all masked), so all of them are sealed.
+ORPHANED = sa.text(
+    """
+    SELECT id, parameters FROM attune.execution
+    WHERE action_id IS NULL AND parameters <> '{}'::jsonb AND id > :after
+    ORDER BY id
     LIMIT :batch
     """
 )
@@ -97,25 +107,39 @@ def downgrade() -> None:
 
 def _seal_stored_secrets() -> None:
     """Mask the plain secret values already stored and keep them sealed beside."""
-    connection = op.get_bind()
     key = _encryption_key()
     after = 0
-    while rows := connection.execute(PLAIN_SECRETS, {"after": after, "batch": BATCH}).all():
+    while rows := op.get_bind().execute(PLAIN_SECRETS, {"after": after, "batch": BATCH}).all():
         for execution_id, parameters, schema in rows:
-            values = _plain_secrets(parameters, schema)
-            if not values:
-                continue
-            if key is None:
-                raise RuntimeError(
-                    "executions hold secret parameters in plain text, and encrypting them "
-                    "needs the encryption key: set ATTUNE_ENCRYPTION_KEY and migrate again"
-                )
-            sealed = encrypt_secret(key, json.dumps(values), context=secret_context(execution_id))
-            masked = {**parameters, **dict.fromkeys(values, MASK)}
-            connection.execute(
-                SEAL, {"parameters": json.dumps(masked), "sealed": sealed, "id": execution_id}
-            )
+            _seal(key, execution_id, parameters, _plain_secrets(parameters, schema))
         after = rows[-1][0]
+    after = 0
+    while rows := op.get_bind().execute(ORPHANED, {"after": after, "batch": BATCH}).all():
+        for execution_id, parameters in rows:
+            _seal(key, execution_id, parameters, dict(parameters))
+        after = rows[-1][0]
+
+
+def _seal(
+    key: bytes | None, execution_id: int, parameters: dict[str, Any], values: dict[str, Any]
+) -> None:
+    if not values:
+        return
+    if key is None:
+        raise RuntimeError(
+            "executions hold secret parameters in plain text, and encrypting them "
+            "needs the encryption key: set ATTUNE_ENCRYPTION_KEY and migrate again"
+        )
+    sealed = encrypt_secret(key, json.dumps(values), context=_context(execution_id))
+    masked = {**parameters, **dict.fromkeys(values, MASK)}
+    op.get_bind().execute(
+        SEAL, {"parameters": json.dumps(masked), "sealed": sealed, "id": execution_id}
+    )
+
+
+def _context(execution_id: int) -> str:
+    # As attune.engine.secret_parameters.secret_context: the id binds the ciphertext.
+    return f"execution:{execution_id}"
 
 
 def _unseal_stored_secrets() -> None:
@@ -130,7 +154,7 @@ def _unseal_stored_secrets() -> None:
                 "encryption key: set ATTUNE_ENCRYPTION_KEY and downgrade again"
             )
         for execution_id, parameters, sealed in rows:
-            values = json.loads(decrypt_secret(key, sealed, context=secret_context(execution_id)))
+            values = json.loads(decrypt_secret(key, sealed, context=_context(execution_id)))
             connection.execute(
                 SEAL,
                 {

@@ -505,7 +505,9 @@ def test_a_value_json_cannot_hold_is_a_problem_naming_its_field(
 
 
 def test_a_quoted_date_is_text_and_loads(tmp_path: Path) -> None:
-    action = 'runner_type: noop\nparameters:\n  when:\n    type: string\n    default: "2024-01-01"\n'
+    action = (
+        'runner_type: noop\nparameters:\n  when:\n    type: string\n    default: "2024-01-01"\n'
+    )
     folder = write_pack(tmp_path / "pack", {"actions/act.yaml": action})
 
     [loaded] = load_pack(folder).actions

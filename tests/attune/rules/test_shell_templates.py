@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from attune import errors
 from attune.rules.templating import render_parameters
 
 HOSTILE = [
@@ -93,3 +94,93 @@ def test_parameters_no_shell_runs_keep_their_values_and_types() -> None:
     )
 
     assert rendered == {"cmd": "echo 'a; b'", "message": "say a; b", "n": 2}
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("printf '%s|' '{{ trigger.v }}'", "{v}|"),
+        ("printf '%s|' \"{{ trigger.v }}\"", "{v}|"),
+        ("printf '%s|' \"prefix {{ trigger.v }} suffix\"", "prefix {v} suffix|"),
+        ("printf '%s|' 'in {{ trigger.v }} quotes'", "in {v} quotes|"),
+        ("printf '%s|' \"$(printf '%s' {{ trigger.v }})\"", "{v}|"),
+        ("x=${UNSET:-{{ trigger.v }}}; printf '%s|' \"$x\"", "{v}|"),
+        ("printf '%s|' --name={{ trigger.v }}", "--name={v}|"),
+    ],
+)
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_a_value_in_the_authors_own_quotes_is_quoted_for_them(
+    template: str, expected: str, hostile: str, tmp_path: Path
+) -> None:
+    target = tmp_path / "precious"
+    target.write_text("keep me")
+    value = hostile.format(target=target)
+
+    printed = _run(_render_cmd(template, {"v": value}), tmp_path)
+
+    assert printed == expected.format(v=value)
+    assert target.read_text() == "keep me"
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("printf '%s|' '{{ trigger.v }}'", "it's $(id)|"),
+        ("printf '%s|' \"{{ trigger.v }}\"", "it's $(id)|"),
+        ("printf '%s|' \"a {{ trigger.v }} b\"", "a it's $(id) b|"),
+        ("printf '%s|' x{{ trigger.v }}y", "xit's $(id)y|"),
+    ],
+)
+def test_the_value_arrives_exactly_whatever_the_quotes_around_it(
+    template: str, expected: str, tmp_path: Path
+) -> None:
+    assert _run(_render_cmd(template, {"v": "it's $(id)"}), tmp_path) == expected
+
+
+@pytest.mark.parametrize(
+    ("template", "says"),
+    [
+        ("echo `echo {{ trigger.v }}`", "backticks"),
+        ('echo "`echo {{ trigger.v }}`"', "backticks"),
+        ("echo hi # {{ trigger.v }}", "comment"),
+        ("cat <<EOF\n{{ trigger.v }}\nEOF", "here-document"),
+        ("echo \\{{ trigger.v }}", "backslash"),
+        ('echo "${UNSET:-{{ trigger.v }}}"', '"${...}"'),
+        ("{% filter reverse %}echo {{ trigger.v }}{% endfilter %}", "changed where a value goes"),
+    ],
+)
+def test_a_value_where_no_quoting_is_safe_is_refused_naming_the_place(
+    template: str, says: str
+) -> None:
+    with pytest.raises(errors.ValidationError) as refused:
+        _render_cmd(template, {"v": "x\nid"})
+
+    assert says in refused.value.message
+    assert refused.value.details == {"field": "cmd"}
+
+
+def test_macros_blocks_and_autoescape_cannot_unquote_a_value(tmp_path: Path) -> None:
+    target = tmp_path / "precious"
+    target.write_text("keep me")
+    value = f"a\nrm -rf {target}\n'; rm -rf {target}; '"
+    templates = [
+        "{% macro m(x) %}{{ x }}{% endmacro %}printf '%s|' {{ m(trigger.v) }}",
+        "{% set line %}{{ trigger.v }}{% endset %}printf '%s|' {{ line }}",
+        "{% autoescape true %}printf '%s|' {{ trigger.v }}{% endautoescape %}",
+        "{% filter trim %}  printf '%s|' {{ trigger.v }}  {% endfilter %}",
+    ]
+    for template in templates:
+        printed = _run(_render_cmd(template, {"v": value}), tmp_path)
+        assert printed == f"{value}|", template
+    assert target.read_text() == "keep me"
+
+
+def test_shell_quote_protects_a_value_through_a_second_shell(tmp_path: Path) -> None:
+    target = tmp_path / "precious"
+    target.write_text("keep me")
+    value = f"a; rm -rf {target}"
+
+    cmd = _render_cmd("sh -c \"printf '%s|' {{ trigger.v | shell_quote }}\"", {"v": value})
+
+    assert _run(cmd, tmp_path) == f"{value}|"
+    assert target.read_text() == "keep me"

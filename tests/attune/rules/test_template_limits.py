@@ -53,6 +53,8 @@ def _refusal(template: str, trigger: dict[str, Any]) -> str:
             "range()",
         ),
         ("{% for i in range(9000) %}{{ trigger.s }}{% endfor %}", {"s": "a" * 1000}, "template"),
+        # 60 KB of payload joined by itself: 400 MB, refused before it is built.
+        ("{{ trigger.l | join(trigger.s) }}", {"l": list(range(7000)), "s": "x" * 60_000}, "join"),
     ],
 )
 def test_each_limit_refuses_the_template_naming_itself(
@@ -61,15 +63,24 @@ def test_each_limit_refuses_the_template_naming_itself(
     assert limit in _refusal(template, trigger)
 
 
-def test_a_slow_loop_stops_at_the_render_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "template",
+    [
+        # Each pass reads an attribute.
+        "{% for a in trigger.l %}{% for b in trigger.l %}"
+        "{{ trigger.x if a == b else '' }}{% endfor %}{% endfor %}",
+        # Nothing in the body at all: only the loop itself can look at the clock.
+        "{% set l = trigger.l %}{% for a in l %}{% for b in l %}{% endfor %}{% endfor %}",
+        "{% set l = trigger.l %}{% for a in l %}{% for b in l %}"
+        "{% if a == b %}x{% endif %}{% endfor %}{% endfor %}",
+    ],
+)
+def test_a_slow_loop_stops_at_the_render_deadline(
+    monkeypatch: pytest.MonkeyPatch, template: str
+) -> None:
     monkeypatch.setattr(sandbox, "MAX_RENDER_SECONDS", 0.2)
-    # Nested loops over the payload: each pass reads an attribute, so it sees the clock.
-    template = (
-        "{% for a in trigger.hosts %}{% for b in trigger.hosts %}"
-        "{{ trigger.x if a == b else '' }}{% endfor %}{% endfor %}"
-    )
 
-    message = _refusal(template, {"hosts": list(range(5000)), "x": ""})
+    message = _refusal(template, {"l": list(range(20_000)), "x": ""})
 
     assert "rendering took longer than 0.2 s" in message
 
