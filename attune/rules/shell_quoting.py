@@ -116,6 +116,10 @@ class _Lexer:
         self.closers: list[str] = [""]
         self.previous = " "
         self.escaped = False
+        self.word = ""
+        # A `case` inside `$(...)` has patterns ending in an unmatched `)`, which would
+        # look like the end of the `$(`: from there on, where a value stands is unknown.
+        self.lost = False
 
     def read(self, text: str) -> None:
         for char in text:
@@ -150,6 +154,12 @@ class _Lexer:
         self.previous = char
 
     def _step_outside(self, char: str) -> None:
+        if char in _WORD_BREAKS:
+            if self.word == "case" and len(self.stack) > 1:
+                self.lost = True
+            self.word = ""
+        else:
+            self.word += char
         if char == "\\":
             self.escaped = True
         elif char == "'":
@@ -172,13 +182,17 @@ class _Lexer:
     def _push(self, state: int, closer: str) -> None:
         self.stack.append(state)
         self.closers.append(closer)
+        self.word = ""
 
     def _pop(self) -> None:
         self.stack.pop()
         self.closers.pop()
+        self.word = ""
 
     def quote(self, value: str) -> str:
         """`value` quoted for the current place, or `ShellPlacementError`."""
+        if self.lost:
+            raise ShellPlacementError("a value cannot follow a case statement inside $(...)")
         if self.escaped:
             raise ShellPlacementError("a value cannot follow a backslash")
         state = self.stack[-1]

@@ -146,6 +146,7 @@ def test_the_value_arrives_exactly_whatever_the_quotes_around_it(
         ("cat <<EOF\n{{ trigger.v }}\nEOF", "here-document"),
         ("echo \\{{ trigger.v }}", "backslash"),
         ('echo "${UNSET:-{{ trigger.v }}}"', '"${...}"'),
+        ('echo "$(case x in x) echo {{ trigger.v }};; esac)"', "case statement"),
         ("{% filter reverse %}echo {{ trigger.v }}{% endfilter %}", "changed where a value goes"),
     ],
 )
