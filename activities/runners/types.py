@@ -24,6 +24,10 @@ WORKFLOW_RUNNER_TYPES: frozenset[str] = frozenset({"inquirer"})
 """Runners the execution workflow carries out itself, never `run_action`: an inquiry waits
 for a person inside the workflow, where waiting costs nothing and survives restarts."""
 
+PACK_WORKFLOW_RUNNER = "python-workflow"
+"""A workflow written as a Python class in a pack: run by `attune.PackWorkflow`, sandboxed,
+never by `run_action`; unlike an inquiry it holds its action's concurrency slot."""
+
 
 @dataclass(frozen=True)
 class ActionSpec:

@@ -14,11 +14,13 @@ from typing import Any
 from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from activities.runners.types import PACK_WORKFLOW_RUNNER
 from attune import errors
 from attune.excerpts import excerpt, field_name, requoted
 from attune.packs.definitions import (
     KNOWN_RUNNER_TYPES,
     LIMIT_FIELDS,
+    PYTHON_ENTRY_RUNNER_TYPES,
     SCRIPT_RUNNER_TYPES,
     TRIGGER_TYPES,
     ActionDefinition,
@@ -198,9 +200,16 @@ def _entry_point(fields: Fields, folder: Path, runner: str | None) -> str:
         if fields.data.get("entry_point") is None:  # else: not a string, already recorded
             fields.problem("entry_point", f"is required for runner {runner!r}")
         return ""
-    script, _, target = entry.partition(":") if runner == "python-script" else (entry, "", "")
+    python = runner in PYTHON_ENTRY_RUNNER_TYPES
+    script, _, target = entry.partition(":") if python else (entry, "", "")
     if target and not all(part.isidentifier() for part in target.split(".")):
         fields.problem("entry_point", f"{excerpt(target)} after ':' is not a Python name")
+    if runner == PACK_WORKFLOW_RUNNER and (not target or not script.endswith(".py")):
+        fields.problem(
+            "entry_point",
+            "must be file.py:ClassName, the file under actions/, e.g. workflows/deploy.py:Deploy",
+        )
+        return entry
     actions = (folder / "actions").resolve()
     try:
         # resolve() follows symlinks too, so a link pointing outside the pack is refused.

@@ -12,19 +12,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from activities.runners.types import RUNNER_TYPES, WORKFLOW_RUNNER_TYPES
+from activities.runners.types import PACK_WORKFLOW_RUNNER, RUNNER_TYPES, WORKFLOW_RUNNER_TYPES
 from db.models import Policy
 
-KNOWN_RUNNER_TYPES = RUNNER_TYPES | WORKFLOW_RUNNER_TYPES
+if TYPE_CHECKING:
+    from attune.packs.workflow_code import WorkflowCode
+
+KNOWN_RUNNER_TYPES = RUNNER_TYPES | WORKFLOW_RUNNER_TYPES | {PACK_WORKFLOW_RUNNER}
 """Runner types an action may name: exactly those a worker can run."""
 
-SCRIPT_RUNNER_TYPES = frozenset({"local-shell-script", "python-script"})
+SCRIPT_RUNNER_TYPES = frozenset({"local-shell-script", "python-script", PACK_WORKFLOW_RUNNER})
 """Runners whose entry point is a file under the pack's `actions/` folder."""
+
+PYTHON_ENTRY_RUNNER_TYPES = frozenset({"python-script", PACK_WORKFLOW_RUNNER})
+"""Runners whose entry point is `file.py:name`."""
 
 TRIGGER_TYPES = frozenset({"webhook", "custom"})
 """Trigger types a pack may declare (timers are made by Attune, not shipped in packs)."""
@@ -55,6 +61,8 @@ class ActionDefinition:
     output_schema: dict[str, Any] | None = None
     timeout_seconds: int | None = None
     enabled: bool = True
+    # python-workflow: the digest of the pack's workflow code (see `workflow_code`).
+    code_digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +220,8 @@ class PackDefinition:
     triggers: tuple[TriggerDefinition, ...] = ()
     rules: tuple[RuleDefinition, ...] = ()
     policies: tuple[PolicyDefinition, ...] = ()
+    # The Python files its python-workflow actions run, when it has any.
+    workflow_code: WorkflowCode | None = None
 
     def ref_of(self, name: str) -> str:
         """The ref of this pack's component called `name`."""

@@ -20,9 +20,11 @@ points at exists, and the answer says nothing about the server's other files.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from activities.runners.types import PACK_WORKFLOW_RUNNER
 from attune.packs.components import (
     json_schema,
     load_action,
@@ -30,10 +32,11 @@ from attune.packs.components import (
     load_rule,
     load_trigger,
 )
-from attune.packs.definitions import PackDefinition
+from attune.packs.definitions import ActionDefinition, PackDefinition
 from attune.packs.fields import NAME, SEMVER, Fields
 from attune.packs.json_schema import dotted, instance_violations
 from attune.packs.problems import PackError, Problem, Problems
+from attune.packs.workflow_code import WorkflowCode, check_entry_class, collect_workflow_code
 from attune.packs.yaml_files import LINK_LOOP, OUTSIDE_THE_PACK, read_mapping
 
 PACK_FIELDS = [
@@ -92,6 +95,7 @@ def load_pack(path: Path) -> PackDefinition:
     policies = _load_kind(
         folder, "policies", problems, lambda file, data: load_policy(file, data, problems)
     )
+    actions, code = _with_workflow_code(folder, actions, problems)
     problems.raise_if_any()
     return PackDefinition(
         path=folder,
@@ -100,7 +104,28 @@ def load_pack(path: Path) -> PackDefinition:
         triggers=tuple(triggers),
         rules=tuple(rules),
         policies=tuple(policies),
+        workflow_code=code,
     )
+
+
+def _with_workflow_code(
+    folder: Path, actions: list[ActionDefinition], problems: Problems
+) -> tuple[list[ActionDefinition], WorkflowCode | None]:
+    """The actions, each python-workflow one naming the digest of the code it runs."""
+    workflows = [action for action in actions if action.runner_type == PACK_WORKFLOW_RUNNER]
+    if not workflows:
+        return actions, None
+    code = collect_workflow_code(folder, problems)
+    if code is None:
+        return actions, None
+    for action in workflows:
+        check_entry_class(code, action.entry_point, action.file, problems)
+    return [
+        replace(action, code_digest=code.digest)
+        if action.runner_type == PACK_WORKFLOW_RUNNER
+        else action
+        for action in actions
+    ], code
 
 
 def _pack_fields(folder: Path, problems: Problems) -> dict[str, Any]:

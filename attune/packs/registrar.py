@@ -27,7 +27,7 @@ from attune.packs.definitions import (
 from attune.packs.loader import load_pack
 from attune.packs.problems import Problems
 from db.models import Pack, PackContent
-from db.repositories import action, pack, policy, rule, trigger
+from db.repositories import action, pack, policy, rule, trigger, workflow_code
 from db.repositories.base import MAX_LIMIT, Repository
 
 ContentT = TypeVar("ContentT", bound=PackContent)
@@ -73,6 +73,14 @@ async def register_pack(session: AsyncSession, definition: PackDefinition) -> Re
     """
     other_triggers, other_actions = await _resolve_other_packs(session, definition)
     record, pack_change = await _upsert_pack(session, definition)
+    if definition.workflow_code is not None:
+        # Kept for good: a run that started on this version replays on it.
+        await workflow_code.keep(
+            session,
+            digest=definition.workflow_code.digest,
+            pack_ref=definition.ref,
+            files=definition.workflow_code.files,
+        )
     triggers, trigger_changes = await _sync(
         session,
         trigger.repository,

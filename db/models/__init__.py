@@ -35,6 +35,7 @@ from db.models.sensor import Sensor
 from db.models.trigger import Trigger
 from db.models.webhook_delivery import WebhookDelivery
 from db.models.worker import Worker
+from db.models.workflow_code import WorkflowCode
 
 __all__ = [
     "Action",
@@ -72,4 +73,5 @@ __all__ = [
     "Worker",
     "WorkerStatus",
     "WorkerType",
+    "WorkflowCode",
 ]

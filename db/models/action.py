@@ -26,3 +26,6 @@ class Action(PackContent, Base):
     output_schema: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     timeout_seconds: Mapped[int | None] = mapped_column(Integer)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # A python-workflow action's code: the digest of its pack's Python files in
+    # `workflow_code`, so every version a run started on stays runnable. None otherwise.
+    code_digest: Mapped[str | None] = mapped_column(Text)

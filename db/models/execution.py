@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Text, text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -17,6 +17,7 @@ class Execution(Record, Base):
     """An action execution: parameters, status, result and where it came from."""
 
     __tablename__ = "execution"
+    __table_args__ = (UniqueConstraint("parent_id", "parent_step"),)
 
     action_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("attune.action.id", ondelete="SET NULL"), index=True
@@ -36,6 +37,13 @@ class Execution(Record, Base):
     result: Mapped[Any | None] = mapped_column(JSONB)
     parent_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("attune.execution.id", ondelete="SET NULL"), index=True
+    )
+    # Which `run_action` of the parent workflow asked for it (their order in the
+    # workflow), so a retried request finds the child it wrote; None outside workflows.
+    parent_step: Mapped[int | None] = mapped_column(Integer)
+    # The execution this one runs again (POST /executions/{id}/re-run).
+    rerun_of: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("attune.execution.id", ondelete="SET NULL")
     )
     enforcement_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("attune.enforcement.id", ondelete="SET NULL"), index=True

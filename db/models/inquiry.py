@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Text, text
+from sqlalchemy import BigInteger, ForeignKey, Integer, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -17,6 +17,8 @@ class Inquiry(Record, Base):
     """A question an execution asks, the schema of the answer, and the answer."""
 
     __tablename__ = "inquiry"
+    # A workflow asks once per step: a retried activity finds the inquiry it wrote.
+    __table_args__ = (UniqueConstraint("execution_id", "workflow_step"),)
 
     execution_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("attune.execution.id", ondelete="CASCADE"), index=True
@@ -36,3 +38,5 @@ class Inquiry(Record, Base):
     responder: Mapped[str | None] = mapped_column(Text)
     timeout_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
     responded_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
+    # Which `ask` of a pack workflow wrote it (their order in the workflow); None otherwise.
+    workflow_step: Mapped[int | None] = mapped_column(Integer)
