@@ -195,29 +195,58 @@ class ExecutionActivities:
         error: str | None = None,
         queued: bool = False,
     ) -> ExecutionOutcome:
-        """Record the ending; a queued execution also gives back its slot (or its place)."""
-        finished: Ending | None
-        if queued:
-            async with self._transactions() as session:
-                finished, granted = await admission.finish_and_release(
-                    session, id=execution_id, status=status, result=result, error=error
-                )
-                await session.commit()
-            await signal_admitted(activity.client(), granted)
-        else:
-            async with self._sessions() as session:
-                finished = await executions.finish(
-                    session, id=execution_id, status=status, result=result, error=error
-                )
-        if finished is None:
-            # It had already ended (a cancel that raced the run, say): report what it holds.
-            return await self._current_outcome(execution_id)
-        return ExecutionOutcome(execution_id, finished.status.value, finished.error)
+        return await record_ending(
+            self._sessions,
+            self._transactions,
+            execution_id,
+            status,
+            result=result,
+            error=error,
+            queued=queued,
+        )
 
     async def _current_outcome(self, execution_id: int) -> ExecutionOutcome:
-        async with self._sessions() as session:
-            execution = await executions.repository.get(session, id=execution_id)
-        return ExecutionOutcome(execution_id, execution.status.value, execution.error)
+        return await current_outcome(self._sessions, execution_id)
+
+
+async def record_ending(
+    sessions: async_sessionmaker[AsyncSession],
+    transactions: async_sessionmaker[AsyncSession],
+    execution_id: int,
+    status: ExecutionStatus,
+    *,
+    result: Any = None,
+    error: str | None = None,
+    queued: bool = False,
+) -> ExecutionOutcome:
+    """Record the ending (in an activity); a queued execution also gives back its slot (or
+    its place), and the executions granted it are signalled."""
+    finished: Ending | None
+    if queued:
+        async with transactions() as session:
+            finished, granted = await admission.finish_and_release(
+                session, id=execution_id, status=status, result=result, error=error
+            )
+            await session.commit()
+        await signal_admitted(activity.client(), granted)
+    else:
+        async with sessions() as session:
+            finished = await executions.finish(
+                session, id=execution_id, status=status, result=result, error=error
+            )
+    if finished is None:
+        # It had already ended (a cancel that raced the run, say): report what it holds.
+        return await current_outcome(sessions, execution_id)
+    return ExecutionOutcome(execution_id, finished.status.value, finished.error)
+
+
+async def current_outcome(
+    sessions: async_sessionmaker[AsyncSession], execution_id: int
+) -> ExecutionOutcome:
+    """How the execution's row says it stands (or ended)."""
+    async with sessions() as session:
+        execution = await executions.repository.get(session, id=execution_id)
+    return ExecutionOutcome(execution_id, execution.status.value, execution.error)
 
 
 def _why_cancelled(

@@ -10,8 +10,18 @@ from dataclasses import dataclass
 
 
 @dataclass
+class WorkflowCodeRef:
+    """The code a pack workflow runs: its stored version, the module and the class in it."""
+
+    digest: str
+    module: str
+    attribute: str
+
+
+@dataclass
 class ExecutionInput:
-    """What `attune.Execution` needs to run one execution row."""
+    """What `attune.Execution` (or, for a python-workflow, `attune.PackWorkflow`) needs to
+    run one execution row."""
 
     execution_id: int
     action_ref: str
@@ -30,6 +40,8 @@ class ExecutionInput:
     waiting_ahead: int = 0
     # The action's rate-limited task queue, when a policy limits its starts per second.
     activity_task_queue: str | None = None
+    # A python-workflow's code, fixed when its workflow starts; None for other runners.
+    code: WorkflowCodeRef | None = None
 
     @property
     def admission_queued(self) -> bool:

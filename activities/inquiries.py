@@ -95,14 +95,16 @@ class InquiryActivities:
                     assignees=asked.assignees,
                     timeout_at=datetime.now(UTC) + timedelta(seconds=asked.ttl),
                 )
-                return OpenInquiryResult(inquiry=_opened(inquiry))
+                return OpenInquiryResult(inquiry=opened_inquiry(inquiry))
         return await self._not_claimed(input.execution_id)
 
     async def _not_claimed(self, execution_id: int) -> OpenInquiryResult:
         async with self._sessions.begin() as session:
             earlier = await inquiries.list_by_execution(session, execution_id=execution_id, limit=1)
             if earlier and earlier[0].status is InquiryStatus.PENDING:
-                return OpenInquiryResult(inquiry=_opened(earlier[0]))  # a retry: same inquiry
+                return OpenInquiryResult(
+                    inquiry=opened_inquiry(earlier[0])
+                )  # a retry: same inquiry
             execution = await executions.repository.get(session, id=execution_id)
             if execution.status is ExecutionStatus.CANCELING:
                 # Cancelled before it asked, and the cancel never reached the workflow.
@@ -162,7 +164,8 @@ class InquiryActivities:
             return ExecutionOutcome(input.execution_id, execution.status.value, execution.error)
 
 
-def _opened(inquiry: Inquiry) -> OpenedInquiry:
+def opened_inquiry(inquiry: Inquiry) -> OpenedInquiry:
+    """What a workflow needs of a pending inquiry to judge answers on its own."""
     assert inquiry.timeout_at is not None, "an execution's inquiry always has a timeout"
     return OpenedInquiry(
         inquiry_id=inquiry.id,

@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import typer
@@ -33,6 +33,8 @@ inquiry_app = typer.Typer(
     help="List and answer inquiries: executions waiting for a person.", no_args_is_help=True
 )
 app.add_typer(inquiry_app, name="inquiry")
+execution_app = typer.Typer(help="Work with executions: runs of actions.", no_args_is_help=True)
+app.add_typer(execution_app, name="execution")
 errors = Console(stderr=True, highlight=False)
 
 
@@ -56,6 +58,19 @@ def _run_checked(step: Callable[[], None]) -> None:
     except (ConnectionError, OSError, AttuneError) as error:
         errors.print(f"[bold red]attune:[/] {error}")
         raise typer.Exit(code=1) from None
+
+
+def _json_object(option: str, text: str, *, example: str) -> dict[str, Any]:
+    """The option's value as a JSON object, or exit 2 with a message naming the option."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        errors.print(f"[bold red]attune:[/] {option} is not JSON: {error}")
+        raise typer.Exit(code=2) from None
+    if not isinstance(value, dict):
+        errors.print(f"[bold red]attune:[/] {option} must be a JSON object, like '{example}'")
+        raise typer.Exit(code=2)
+    return value
 
 
 @app.command()
@@ -212,20 +227,34 @@ def inquiry_respond(
     from attune.api_client import call_api
 
     settings = _settings()
-    try:
-        response = json.loads(data)
-    except json.JSONDecodeError as error:
-        errors.print(f"[bold red]attune:[/] --data is not JSON: {error}")
-        raise typer.Exit(code=2) from None
-    if not isinstance(response, dict):
-        errors.print(
-            "[bold red]attune:[/] --data must be a JSON object, like '{\"approve\": true}'"
-        )
-        raise typer.Exit(code=2)
+    response = _json_object("--data", data, example='{"approve": true}')
 
     def step() -> None:
         inquiry = call_api(settings, "POST", f"/inquiries/{id}/respond", {"response": response})
         typer.echo(json.dumps(inquiry, indent=2))
+
+    _run_checked(step)
+
+
+@execution_app.command("re-run")
+def execution_rerun(
+    id: Annotated[int, typer.Argument(min=1, help="The execution to run again.")],
+    parameters: Annotated[
+        str | None,
+        typer.Option(help='A JSON object of parameters to replace: \'{"message": "hi"}\'.'),
+    ] = None,
+) -> None:
+    """Run an execution's action again with its parameters (and --parameters over them)."""
+    from attune.api_client import call_api
+
+    settings = _settings()
+    given: dict[str, Any] = {}
+    if parameters is not None:
+        given = _json_object("--parameters", parameters, example='{"message": "hi"}')
+
+    def step() -> None:
+        execution = call_api(settings, "POST", f"/executions/{id}/re-run", {"parameters": given})
+        typer.echo(json.dumps(execution, indent=2))
 
     _run_checked(step)
 

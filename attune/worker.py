@@ -7,13 +7,15 @@ import logging
 import signal
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.diagnostics import DiagnosticActivities
 from activities.execution import ExecutionActivities, RunnerSettings
 from activities.inquiries import InquiryActivities
+from activities.pack_workflows import PackWorkflowActivities
 from activities.runners.action_user import resolve_action_user
 from attune.config import (
     Settings,
@@ -25,7 +27,10 @@ from attune.engine.workflow_starts import WorkflowStarter
 from attune.rate_limited_queues import REFRESH_INTERVAL, RateLimitedQueues
 from attune.temporal_setup import connect_temporal
 from db.engine import create_autocommit_session_factory, create_engine, create_session_factory
+from db.repositories import workflow_code
 from workflows.execution import ExecutionWorkflow
+from workflows.pack_code import pack_code_finder
+from workflows.pack_workflow import PackWorkflow
 from workflows.ping import PingWorkflow
 
 logger = logging.getLogger(__name__)
@@ -33,6 +38,24 @@ logger = logging.getLogger(__name__)
 # Heartbeats carry cancellation back to a running action; sending them at least every
 # second bounds how long a cancelled action keeps running.
 HEARTBEAT_THROTTLE = timedelta(seconds=1)
+
+# Pack workflows run sandboxed; what they import of Attune is passed through, so that
+# `attune.sdk`'s exceptions are the very classes their code catches.
+PACK_SANDBOX = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules(
+        "attune.sdk", "workflows.pack_runtime", "workflows.pack_errors"
+    )
+)
+
+
+def connect_pack_code(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Let this process's pack-code importer fetch versions from the database."""
+
+    async def fetch(digest: str) -> dict[str, str] | None:
+        async with sessions() as session:
+            return await workflow_code.files_of(session, digest=digest)
+
+    pack_code_finder().connect(fetch, asyncio.get_running_loop())
 
 
 def execution_activities(
@@ -51,18 +74,30 @@ def build_worker(
     task_queue: str,
     engine: AsyncEngine,
     runner_settings: RunnerSettings | None = None,
+    heartbeat_timeout_seconds: float = 30.0,
 ) -> Worker:
-    """A worker with all of Attune's workflows and activities registered."""
+    """A worker with all of Attune's workflows and activities registered.
+
+    Must be called on the event loop the worker will run on: pack workflow code is fetched
+    from the database through it (`workflows.pack_code`).
+    """
+    key = runner_settings.encryption_key if runner_settings else None
+    transactions = create_session_factory(engine)
     diagnostics = DiagnosticActivities(engine)
     executions = execution_activities(engine, runner_settings)
-    inquiries = InquiryActivities(
-        create_session_factory(engine),
-        encryption_key=runner_settings.encryption_key if runner_settings else None,
+    inquiries = InquiryActivities(transactions, encryption_key=key)
+    children = WorkflowStarter(client, task_queue, heartbeat_timeout_seconds)
+    packs = PackWorkflowActivities(
+        transactions,
+        children,
+        autocommit=create_autocommit_session_factory(engine),
+        encryption_key=key,
     )
+    connect_pack_code(transactions)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[PingWorkflow, ExecutionWorkflow],
+        workflows=[PingWorkflow, ExecutionWorkflow, PackWorkflow],
         activities=[
             diagnostics.ping_database,
             executions.run_execution,
@@ -71,7 +106,14 @@ def build_worker(
             inquiries.record_response,
             inquiries.close_inquiry,
             inquiries.finish_ask,
+            packs.begin,
+            packs.finish,
+            packs.request_child,
+            packs.child_started,
+            packs.child_ending,
+            packs.open_inquiry,
         ],
+        workflow_runner=PACK_SANDBOX,
         max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
         default_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
         # Eager activity execution stays on here: Temporal only runs an activity eagerly on
@@ -152,6 +194,7 @@ async def run_worker(settings: Settings) -> None:
             task_queue=settings.task_queue,
             engine=engine,
             runner_settings=runner,
+            heartbeat_timeout_seconds=settings.action_heartbeat_timeout,
         ):
             logger.info("worker polling task queue %r on %s", settings.task_queue, address)
             await stop.wait()

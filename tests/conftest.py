@@ -175,6 +175,7 @@ def make_worker(
             task_queue=settings.task_queue,
             engine=engine,
             runner_settings=runner_settings_from(settings),
+            heartbeat_timeout_seconds=settings.action_heartbeat_timeout,
         )
     )
 

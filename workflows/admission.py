@@ -19,8 +19,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.execution_types import ExecutionInput
 
 ADMITTED_SIGNAL = "attune.admitted"
-# `AttuneStatus` while waiting: not an execution status, only what the Web UI shows.
-QUEUED_STATUS = "queued"
 
 
 class Admission:

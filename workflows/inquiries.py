@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
@@ -53,10 +54,13 @@ CANCELLED = "cancelled"
 
 @dataclass
 class InquiryEnding:
-    """How the wait ended: `responded` or `timeout` (a cancel raises CancelledError)."""
+    """How the wait ended: `responded` (with the answer) or `timeout` (a cancel raises
+    CancelledError)."""
 
     inquiry_id: int
     status: str
+    response: dict[str, Any] | None = None
+    responder: str | None = None
 
 
 class _Inquiry:
@@ -67,6 +71,7 @@ class _Inquiry:
         self.id = opened.inquiry_id
         self.until = datetime.fromisoformat(opened.timeout_at)
         self.status = PENDING
+        self.answer: InquiryAnswer | None = None
         # An accepted answer is being written; no other answer may be accepted meanwhile.
         self.answering = False
         # The wait is over (`timeout` or `cancelled`): answers are refused from this moment,
@@ -116,6 +121,8 @@ class _Inquiry:
         finally:
             self.answering = False
         self.status = state.status
+        if state.changed:
+            self.answer = answer
         if not state.changed:
             # Only this workflow ends its inquiry, so this means the row was changed by hand.
             raise _refusal(
@@ -169,7 +176,13 @@ async def ask(opened: OpenedInquiry) -> InquiryEnding:
         workflow.set_current_details(f"Inquiry {inquiry.id}: {inquiry.status}")
         raise
     workflow.set_current_details(f"Inquiry {inquiry.id}: {inquiry.status}")
-    return InquiryEnding(inquiry.id, inquiry.status)
+    answer = inquiry.answer
+    return InquiryEnding(
+        inquiry.id,
+        inquiry.status,
+        response=answer.response if answer is not None else None,
+        responder=answer.responder if answer is not None else None,
+    )
 
 
 async def _close(inquiry_id: int, status: str) -> InquiryState:

@@ -1,8 +1,9 @@
-"""Executions: run an action, list and show executions, cancel one."""
+"""Executions: run an action, list and show executions, cancel one, run one again."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,14 +12,17 @@ from api.auth import CurrentIdentity
 from api.deps import ServicesDep, SessionDep
 from api.params import IdFilter, RecordId
 from api.responses import errors_of
-from api.schemas.history import ExecutionCreate, ExecutionRead
+from api.schemas.history import ExecutionCreate, ExecutionRead, ExecutionRerun
 from api.schemas.inquiries import WaitingInquiry
 from api.schemas.pages import BeforeId, HistoryPage, Limit, next_before_id, present
 from api.services import Services
+from attune import errors
+from attune.crypto import SecretDecryptionError
 from attune.engine.cancellation import cancel_execution
 from attune.engine.execution_requests import find_runnable_action, request_execution
-from attune.packs.parameters import mask_secrets, secret_parameters
-from db.models import Execution, ExecutionStatus
+from attune.engine.secret_parameters import unsealed_parameters
+from attune.packs.parameters import SECRET_MASK, mask_secrets, secret_parameters
+from db.models import Action, Execution, ExecutionStatus, Identity
 from db.models.enums import TERMINAL_EXECUTION_STATUSES
 from db.repositories import action as actions
 from db.repositories import execution as executions
@@ -34,17 +38,7 @@ async def create_execution(
     """Run an action now. 404/409 for an unknown/disabled action, 422 naming a bad parameter,
     429 when the action's policy refuses it (queue full, or no free slot with `cancel`)."""
     action = await find_runnable_action(session, body.action)
-    pending = await request_execution(
-        session,
-        action=action,
-        parameters=body.parameters,
-        encryption_key=services.secrets_key,
-        executor_id=identity.id,
-    )
-    await session.commit()
-    await services.starter.start_and_record(session, [pending])
-    current = await executions.repository.get(session, id=pending.execution.id)
-    return (await _reads(session, services, [current]))[0]
+    return await _run(session, services, identity, action=action, parameters=body.parameters)
 
 
 @router.get("")
@@ -88,6 +82,81 @@ async def cancel(session: SessionDep, services: ServicesDep, id: RecordId) -> Ex
     are gone. 409 when it has already ended."""
     execution = await cancel_execution(session, services.starter, execution_id=id)
     return (await _reads(session, services, [execution]))[0]
+
+
+@router.post("/{id}/re-run", status_code=201, responses=errors_of(404, 409, 413, 429))
+async def rerun(
+    session: SessionDep,
+    services: ServicesDep,
+    identity: CurrentIdentity,
+    id: RecordId,
+    body: ExecutionRerun | None = None,
+) -> ExecutionRead:
+    """Run the execution's action again, as a new execution linked by `rerun_of`, with the
+    original's parameters (secret ones included) and the body's `parameters` over them.
+    404 for an unknown execution or a deleted action, 409 for a disabled one, 422 naming a
+    bad parameter, 429 when the action's policy refuses it."""
+    original = await executions.repository.get(session, id=id)
+    action = await find_runnable_action(session, original.action_ref)
+    given = body.parameters if body is not None else {}
+    parameters = {**_original_parameters(services, original, action, given), **given}
+    return await _run(
+        session, services, identity, action=action, parameters=parameters, rerun_of=original.id
+    )
+
+
+async def _run(
+    session: AsyncSession,
+    services: Services,
+    identity: Identity,
+    *,
+    action: Action,
+    parameters: Mapping[str, Any],
+    **origin: Any,
+) -> ExecutionRead:
+    """Write the caller's execution of the action, commit, and start its workflow."""
+    pending = await request_execution(
+        session,
+        action=action,
+        parameters=parameters,
+        encryption_key=services.secrets_key,
+        executor_id=identity.id,
+        **origin,
+    )
+    await session.commit()
+    await services.starter.start_and_record(session, [pending])
+    current = await executions.repository.get(session, id=pending.execution.id)
+    return (await _reads(session, services, [current]))[0]
+
+
+def _original_parameters(
+    services: Services, original: Execution, action: Action, given: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The parameters the original ran with, secret values unsealed.
+
+    The key is needed only for secrets the caller does not replace. A secret the original
+    never kept (it failed before it ran) is left out rather than run as `********`, so a
+    required one is a 422 naming it.
+    """
+    masked = {name for name, value in original.parameters.items() if value == SECRET_MASK}
+    parameters = dict(original.parameters)
+    if masked - given.keys():
+        try:
+            parameters = unsealed_parameters(
+                services.secrets_key, original.id, parameters, original.secret_parameters
+            )
+        except SecretDecryptionError as error:
+            raise errors.Conflict(
+                f"execution {original.id}'s secret parameters cannot be read ({error}); "
+                "give them in `parameters`",
+                details={"execution": original.id},
+            ) from None
+    secrets = secret_parameters(action.parameters)
+    return {
+        name: value
+        for name, value in parameters.items()
+        if not (name in secrets and value == SECRET_MASK)
+    }
 
 
 async def _reads(

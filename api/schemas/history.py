@@ -52,6 +52,14 @@ class ExecutionCreate(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=dict)
 
 
+class ExecutionRerun(BaseModel):
+    parameters: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Replace the original's parameters of these names (top-level keys); "
+        "the others, secret ones included, are the original's.",
+    )
+
+
 class ExecutionRead(_Read):
     id: int
     action_ref: str
@@ -66,6 +74,9 @@ class ExecutionRead(_Read):
     rule_ref: str | None
     trigger_ref: str | None
     parent_id: int | None
+    rerun_of: int | None = Field(
+        description="The execution this one runs again (`POST /executions/{id}/re-run`)."
+    )
     executor_id: int | None
     workflow_id: str | None
     web_ui_url: str | None = Field(default=None, description="The workflow in the Temporal Web UI.")

@@ -12,7 +12,7 @@ from activities.ask_parameters import read_ask_parameters
 from activities.runners.types import WORKFLOW_RUNNER_TYPES
 from attune import errors
 from attune.engine.secret_parameters import NO_KEY, seal, split_secrets
-from attune.engine.workflow_starts import PendingStart
+from attune.engine.workflow_starts import PendingStart, code_ref_for
 from attune.packs.parameters import secret_parameters, validate_parameters
 from db.models import Action, Execution, ExecutionStatus
 from db.repositories import action as actions
@@ -75,6 +75,7 @@ async def request_execution(
         execution,
         action.timeout_seconds,
         runner_type=action.runner_type,
+        code=code_ref_for(action),
         ticket=ticket,
         rate_limited=(
             policy is not None

@@ -18,13 +18,11 @@ from temporalio.client import WorkflowExecutionStatus
 
 from attune.engine.admission import end_execution, signal_admitted
 from attune.engine.admission_sweeper import sweep_admissions
-from attune.engine.workflow_starts import PendingStart, WorkflowStarter
-from db.models import Action, Execution, ExecutionStatus
-from db.repositories import action as actions
+from attune.engine.closed_workflows import end_closed_pack_workflows
+from attune.engine.workflow_starts import WorkflowStarter, pending_starts_for
+from db.models import ExecutionStatus
 from db.repositories import execution as executions
-from db.repositories import policy as policies
 from db.repositories import webhook_delivery
-from db.repositories.admission import Ticket
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +40,7 @@ async def reconcile_orphans(
         orphans = await executions.list_orphans(
             session, created_before=datetime.now(UTC) - grace, limit=BATCH
         )
-        pending = await _pending_starts(session, orphans)
+        pending = await pending_starts_for(session, orphans)
     started = 0
     for start in pending:
         if await starter.start(start):
@@ -50,6 +48,7 @@ async def reconcile_orphans(
             logger.info("reconciler started the workflow of execution %d", start.execution.id)
         else:
             await _close_if_workflow_ended(sessions, starter, start.execution.id)
+    await _end_stranded_children(sessions, starter, grace=grace)
     if orphans:
         # Each of them has a workflow now; rows just closed above are no longer `requested`.
         async with sessions() as session:
@@ -60,32 +59,22 @@ async def reconcile_orphans(
     return started
 
 
-async def _pending_starts(session: AsyncSession, rows: list[Execution]) -> list[PendingStart]:
-    """What each row's workflow needs: its action's timeout, runner and policy routing."""
-    action_ids = {row.action_id for row in rows if row.action_id is not None}
-    by_id = {
-        action.id: action
-        for action in await actions.repository.list(
-            session, where=[Action.id.in_(action_ids)], limit=BATCH
+async def _end_stranded_children(
+    sessions: async_sessionmaker[AsyncSession], starter: WorkflowStarter, *, grace: timedelta
+) -> None:
+    """A child whose parent ended before starting it (terminated, say) will never run."""
+    async with sessions() as session:
+        stranded = await executions.list_stranded_children(
+            session, created_before=datetime.now(UTC) - grace, limit=BATCH
         )
-    }
-    rate_limited = await policies.list_rate_limits(session) if rows else {}
-    pending = []
-    for row in rows:
-        action = by_id.get(row.action_id or 0)
-        ticket = None
-        if row.queue_position is not None:
-            ticket = Ticket(row.queue_position, admitted=row.admitted_at is not None, ahead=0)
-        pending.append(
-            PendingStart(
-                row,
-                action.timeout_seconds if action is not None else None,
-                runner_type=action.runner_type if action is not None else None,
-                ticket=ticket,
-                rate_limited=row.action_ref in rate_limited,
+        for execution_id in stranded:
+            await end_execution(
+                session,
+                starter.client,
+                id=execution_id,
+                status=ExecutionStatus.ABANDONED,
+                error="its parent workflow ended before starting it",
             )
-        )
-    return pending
 
 
 async def _close_if_workflow_ended(
@@ -116,7 +105,8 @@ async def run_reconciler(
 ) -> None:
     """Reconcile every `interval` until `stop` is set; a failed pass is logged and retried.
 
-    Each pass also sweeps admission (see `admission_sweeper`) and forgets the signed
+    Each pass also sweeps admission (see `admission_sweeper`), ends the rows of pack
+    workflows that closed without ending them (see `closed_workflows`), and forgets the signed
     webhook deliveries too old to be replayed (refused by their timestamp anyway), off
     the webhooks' own transactions.
     """
@@ -124,6 +114,7 @@ async def run_reconciler(
         try:
             await reconcile_orphans(sessions, starter, grace=grace)
             await sweep_admissions(sessions, starter, grace=grace)
+            await end_closed_pack_workflows(sessions, starter)
             async with sessions.begin() as session:
                 await webhook_delivery.forget_received_before(
                     session, older_than=2 * webhook_tolerance

@@ -14,19 +14,23 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from activities.execution_types import ExecutionInput, ExecutionOutcome
+from activities.execution_types import ExecutionInput, ExecutionOutcome, WorkflowCodeRef
+from activities.runners.types import PACK_WORKFLOW_RUNNER
 from attune.config import Settings
 from attune.engine.admission import signal_admitted
 from attune.engine.rate_limits import activity_queue_for
-from db.models import Execution, ExecutionStatus
+from attune.packs.workflow_code import module_name
+from db.models import Action, Execution
+from db.repositories import action as actions
 from db.repositories import execution as executions
+from db.repositories import policy as policies
 from db.repositories.admission import Ticket
 from workflows import search_attributes
-from workflows.admission import QUEUED_STATUS
 from workflows.execution import ExecutionWorkflow, workflow_id_for
+from workflows.ids import EXECUTION_WORKFLOW, PACK_WORKFLOW
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +49,8 @@ class PendingStart:
     runner_type: str | None = None
     ticket: Ticket | None = None
     rate_limited: bool = False
+    # A python-workflow's code: it runs as `attune.PackWorkflow` instead.
+    code: WorkflowCodeRef | None = None
 
     @property
     def waits_for_admission(self) -> bool:
@@ -67,8 +73,8 @@ class WorkflowStarter:
         execution = pending.execution
         try:
             await self.client.start_workflow(
-                ExecutionWorkflow.run,
-                self._input(pending),
+                workflow_type_for(pending.code),
+                self.input_for(pending),
                 id=workflow_id_for(execution.id),
                 task_queue=self.task_queue,
                 # Never a second workflow for one row, even after the first has closed.
@@ -76,13 +82,14 @@ class WorkflowStarter:
                 search_attributes=execution_search_attributes(
                     execution, queued=pending.waits_for_admission
                 ),
-                static_summary=_summary(execution),
+                static_summary=summary_of(execution, pending.code),
             )
         except WorkflowAlreadyStartedError:
             return False
         return True
 
-    def _input(self, pending: PendingStart) -> ExecutionInput:
+    def input_for(self, pending: PendingStart) -> ExecutionInput:
+        """What the execution's workflow is started with."""
         execution, ticket = pending.execution, pending.ticket
         return ExecutionInput(
             execution_id=execution.id,
@@ -98,6 +105,7 @@ class WorkflowStarter:
                 if pending.rate_limited
                 else None
             ),
+            code=pending.code,
         )
 
     async def start_all(self, pending: Iterable[PendingStart]) -> list[int]:
@@ -151,26 +159,64 @@ def execution_search_attributes(
 
     `queued`: it starts waiting for an admission slot, which the status shows as `queued`.
     """
-    # The workflow exists from this call on: that is what `scheduled` means.
-    status = QUEUED_STATUS if queued else ExecutionStatus.SCHEDULED.value
-    pairs: list[SearchAttributePair[int] | SearchAttributePair[str]] = [
-        SearchAttributePair(search_attributes.EXECUTION_ID, execution.id),
-        SearchAttributePair(search_attributes.ACTION, execution.action_ref),
-        SearchAttributePair(search_attributes.PACK, execution.action_ref.split(".", 1)[0]),
-        SearchAttributePair(search_attributes.STATUS, status),
-    ]
-    if execution.rule_ref is not None:
-        pairs.append(SearchAttributePair(search_attributes.RULE, execution.rule_ref))
-    if execution.trigger_ref is not None:
-        pairs.append(SearchAttributePair(search_attributes.TRIGGER, execution.trigger_ref))
-    if execution.parent_id is not None:
-        pairs.append(
-            SearchAttributePair(search_attributes.PARENT_EXECUTION_ID, execution.parent_id)
+    return search_attributes.for_execution(
+        execution.id,
+        execution.action_ref,
+        rule_ref=execution.rule_ref,
+        trigger_ref=execution.trigger_ref,
+        parent_id=execution.parent_id,
+        queued=queued,
+    )
+
+
+async def pending_starts_for(session: AsyncSession, rows: list[Execution]) -> list[PendingStart]:
+    """What each row's workflow needs, for rows written earlier: its action's timeout, runner,
+    code and policy routing, as the row and its action hold them now."""
+    action_ids = {row.action_id for row in rows if row.action_id is not None}
+    by_id = {
+        action.id: action
+        for action in await actions.repository.list(
+            session, where=[Action.id.in_(action_ids)], limit=len(action_ids) or 1
         )
-    return TypedSearchAttributes(pairs)
+    }
+    rate_limited = await policies.list_rate_limits(session) if rows else {}
+    pending = []
+    for row in rows:
+        action = by_id.get(row.action_id or 0)
+        ticket = None
+        if row.queue_position is not None:
+            ticket = Ticket(row.queue_position, admitted=row.admitted_at is not None, ahead=0)
+        pending.append(
+            PendingStart(
+                row,
+                action.timeout_seconds if action is not None else None,
+                runner_type=action.runner_type if action is not None else None,
+                code=code_ref_for(action) if action is not None else None,
+                ticket=ticket,
+                rate_limited=row.action_ref in rate_limited,
+            )
+        )
+    return pending
 
 
-def _summary(execution: Execution) -> str:
+def workflow_type_for(code: WorkflowCodeRef | None) -> str:
+    """The workflow an execution runs as: its pack's code, or an action run."""
+    return PACK_WORKFLOW if code is not None else EXECUTION_WORKFLOW
+
+
+def code_ref_for(action: Action) -> WorkflowCodeRef | None:
+    """A python-workflow action's code as it is registered now; None for other runners."""
+    if action.runner_type != PACK_WORKFLOW_RUNNER or action.code_digest is None:
+        return None
+    relative, _, attribute = action.entry_point.partition(":")
+    return WorkflowCodeRef(action.code_digest, module_name(relative), attribute)
+
+
+def summary_of(execution: Execution, code: WorkflowCodeRef | None = None) -> str:
+    """The line the Web UI shows for the workflow: the action, and where it came from."""
+    what = execution.action_ref
+    if code is not None:
+        what += f" (workflow code {code.digest[:12]})"
     if execution.rule_ref is not None:
-        return f"{execution.action_ref} (rule {execution.rule_ref})"
-    return execution.action_ref
+        return f"{what} (rule {execution.rule_ref})"
+    return what

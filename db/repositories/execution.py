@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from db.models import Action, Execution, ExecutionStatus, Pack
 from db.models.enums import TERMINAL_EXECUTION_STATUSES
@@ -195,15 +196,56 @@ async def list_orphans(
 ) -> list[Execution]:
     """Executions still `requested` that were written before `created_before`, oldest first.
 
-    Candidates for the reconciler: their workflow may never have been started.
+    Candidates for the reconciler: their workflow may never have been started. A
+    workflow's children are not: their parent starts them, even after a crash, since the
+    request is in its history.
     """
     query = (
         select(Execution)
         .where(
             Execution.status == ExecutionStatus.REQUESTED,
             Execution.created < created_before,
+            Execution.parent_id.is_(None),
         )
         .order_by(Execution.id)
         .limit(limit)
     )
     return list((await session.scalars(query, execution_options=FRESH)).all())
+
+
+async def list_stranded_children(
+    session: AsyncSession, *, created_before: datetime, limit: int = DEFAULT_LIMIT
+) -> list[int]:
+    """Children still `requested` whose parent has ended: no one will start them now."""
+    parent = aliased(Execution)
+    query = (
+        select(Execution.id)
+        .join(parent, parent.id == Execution.parent_id)
+        .where(
+            Execution.status == ExecutionStatus.REQUESTED,
+            Execution.created < created_before,
+            parent.status.in_(TERMINAL_EXECUTION_STATUSES),
+        )
+        .order_by(Execution.id)
+        .limit(limit)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def list_live_of_runner(
+    session: AsyncSession, *, runner_type: str, limit: int = DEFAULT_LIMIT
+) -> list[int]:
+    """The ids of the executions of one runner whose workflow exists and has not ended."""
+    query = (
+        select(Execution.id)
+        .join(Action, Action.id == Execution.action_id)
+        .where(
+            Action.runner_type == runner_type,
+            Execution.status.in_(
+                (ExecutionStatus.SCHEDULED, ExecutionStatus.RUNNING, ExecutionStatus.CANCELING)
+            ),
+        )
+        .order_by(Execution.id)
+        .limit(limit)
+    )
+    return list((await session.scalars(query)).all())

@@ -98,6 +98,7 @@ async def test_the_openapi_document_describes_every_route(api: httpx.AsyncClient
         ("POST", "/api/v1/executions"),
         ("GET", "/api/v1/executions/{id}"),
         ("POST", "/api/v1/executions/{id}/cancel"),
+        ("POST", "/api/v1/executions/{id}/re-run"),
         ("GET", "/api/v1/inquiries"),
         ("GET", "/api/v1/inquiries/{id}"),
         ("POST", "/api/v1/inquiries/{id}/respond"),

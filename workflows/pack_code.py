@@ -1,0 +1,153 @@
+"""Importing pack workflow code by version: `attune_pack_code_<digest>.<module>`.
+
+A pack workflow's code is not imported from the pack's folder but from the version its
+execution started with, stored in PostgreSQL at registration (`workflow_code`). This
+module is an import hook (a `sys.meta_path` finder) serving those versions under
+package names of their own, so two versions of one pack live side by side in a worker,
+and Temporal's sandbox, which re-imports a workflow's modules by name for every run,
+re-imports exactly the version the run needs.
+
+A worker fetches a version the first time it needs it, from the database, and keeps it:
+a pack registered a moment ago runs on every worker at once, without a restart. The
+fetch is made from the workflow's thread, by running a query on the worker's event loop
+(which workflow tasks never run on) and waiting for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.abc
+import importlib.machinery
+import sys
+import threading
+from collections.abc import Callable, Coroutine, Sequence
+from types import CodeType, ModuleType
+from typing import Any
+
+PACKAGE_PREFIX = "attune_pack_code_"
+FETCH_SECONDS = 10.0
+
+Fetch = Callable[[str], Coroutine[Any, Any, dict[str, str] | None]]
+
+
+class PackCodeUnavailable(ImportError):
+    """A version's code could not be fetched (the database did not answer): try again."""
+
+
+def package_for(digest: str) -> str:
+    """The package a version of a pack's workflow code is imported as."""
+    return f"{PACKAGE_PREFIX}{digest}"
+
+
+class PackCodeFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Serves `attune_pack_code_<digest>[.module...]` from the versions it holds."""
+
+    def __init__(self) -> None:
+        self._versions: dict[str, dict[str, str]] = {}
+        self._compiled: dict[tuple[str, str], CodeType] = {}
+        self._lock = threading.Lock()
+        self._fetch: Fetch | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def connect(self, fetch: Fetch, loop: asyncio.AbstractEventLoop) -> None:
+        """Where versions not held yet come from: `fetch(digest)` run on `loop`."""
+        self._fetch, self._loop = fetch, loop
+
+    def hold(self, digest: str, files: dict[str, str]) -> None:
+        """Hold a version (tests, and what a fetch brings)."""
+        with self._lock:
+            self._versions[digest] = files
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if not fullname.startswith(PACKAGE_PREFIX):
+            return None
+        root, _, rest = fullname.partition(".")
+        digest = root.removeprefix(PACKAGE_PREFIX)
+        files = self._files(digest)
+        if files is None:
+            return None  # no such version: ModuleNotFoundError, as for any missing module
+        relative = rest.replace(".", "/")
+        if rest and f"{relative}.py" in files:
+            return self._spec(fullname, digest, f"{relative}.py", package=False)
+        init = f"{relative}/__init__.py" if rest else "__init__.py"
+        if not rest or init in files or any(name.startswith(f"{relative}/") for name in files):
+            # A folder of the pack is a package, with or without its __init__.py.
+            return self._spec(fullname, digest, init if init in files else "", package=True)
+        return None
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return None  # the default module
+
+    def exec_module(self, module: ModuleType) -> None:
+        spec = module.__spec__
+        assert spec is not None
+        assert isinstance(spec.loader_state, tuple)
+        digest, relative = spec.loader_state
+        if relative:  # running the pack's own code is the point
+            exec(self._code(digest, relative), module.__dict__)
+
+    def _spec(
+        self, fullname: str, digest: str, relative: str, *, package: bool
+    ) -> importlib.machinery.ModuleSpec:
+        spec = importlib.machinery.ModuleSpec(
+            fullname,
+            self,
+            origin=f"actions/{relative}" if relative else None,
+            loader_state=(digest, relative),
+            is_package=package,
+        )
+        if package:
+            spec.submodule_search_locations = []
+        return spec
+
+    def _code(self, digest: str, relative: str) -> CodeType:
+        key = (digest, relative)
+        with self._lock:
+            compiled = self._compiled.get(key)
+        if compiled is None:
+            source = self._versions[digest][relative]
+            # Tracebacks name the pack's file as its author knows it.
+            compiled = compile(source, f"actions/{relative}", "exec", dont_inherit=True)
+            with self._lock:
+                self._compiled[key] = compiled
+        return compiled
+
+    def _files(self, digest: str) -> dict[str, str] | None:
+        with self._lock:
+            held = self._versions.get(digest)
+        if held is not None:
+            return held
+        if self._fetch is None or self._loop is None:
+            raise PackCodeUnavailable(f"no way to fetch workflow code {digest[:12]} here")
+        if _running_on(self._loop):
+            raise PackCodeUnavailable("workflow code cannot be fetched from the event loop")
+        try:
+            fetched = asyncio.run_coroutine_threadsafe(self._fetch(digest), self._loop).result(
+                FETCH_SECONDS
+            )
+        except Exception as error:
+            raise PackCodeUnavailable(
+                f"workflow code {digest[:12]} could not be fetched: {error}"
+            ) from error
+        if fetched is not None:
+            self.hold(digest, fetched)
+        return fetched
+
+
+def _running_on(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+def pack_code_finder() -> PackCodeFinder:
+    """The finder of this process, installed on `sys.meta_path` the first time it is asked."""
+    for finder in sys.meta_path:
+        if isinstance(finder, PackCodeFinder):
+            return finder
+    finder = PackCodeFinder()
+    sys.meta_path.insert(0, finder)
+    return finder

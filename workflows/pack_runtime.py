@@ -1,0 +1,201 @@
+"""What `attune.sdk`'s calls do inside a pack workflow: children, inquiries, timers.
+
+Every call finds its workflow through `workflow.instance()` (an `attune.PackWorkflow`),
+which numbers the calls in the order they are made: replaying the same code makes the
+same calls in the same order, so a step number names one call across retries and
+workers, and the activities key their rows by it.
+
+This module is passed through Temporal's sandbox (one copy per worker, shared by all
+workflows), so it keeps no state of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ChildWorkflowError
+from temporalio.workflow import ChildWorkflowCancellationType, ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.execution_types import ExecutionOutcome
+    from activities.pack_workflow_types import (
+        ChildEnding,
+        ChildRequest,
+        ChildRequested,
+        ChildStarted,
+        FinishWorkflowInput,
+        WorkflowAsk,
+        WorkflowAsked,
+    )
+    from workflows import search_attributes
+    from workflows.ids import workflow_id_for
+    from workflows.inquiries import BOOKKEEPING_TIMEOUT, TIMEOUT
+    from workflows.inquiries import ask as wait_for_answer
+    from workflows.pack_errors import ActionFailed, InquiryTimedOut, NotInAWorkflow
+
+T = TypeVar("T")
+
+# Bookkeeping activities write a row or two and are idempotent: retried until they work.
+BOOKKEEPING_RETRIES = RetryPolicy(maximum_attempts=0)
+
+
+@dataclass
+class PackContext:
+    """What a pack workflow's calls share: whose they are, how many were made, and the
+    children and inquiries still under way."""
+
+    execution_id: int
+    steps: int = 0
+    operations: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def next_step(self) -> int:
+        self.steps += 1
+        return self.steps
+
+    async def track(self, operation: Coroutine[Any, Any, T]) -> T:
+        """Run a child or an inquiry as a task of its own, known until it ends."""
+        task = asyncio.ensure_future(operation)
+        self.operations.add(task)
+        task.add_done_callback(self.operations.discard)
+        return await task
+
+    async def settle(self) -> None:
+        """Cancel what is still under way and wait for it to end: a workflow's children and
+        inquiries never outlive it (`asyncio.gather` lets the others run on when one fails,
+        and code may leave a call un-awaited)."""
+        left = list(self.operations)
+        for task in left:
+            task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)
+
+
+def current_context() -> PackContext:
+    """The running pack workflow's context; `NotInAWorkflow` outside one."""
+    try:
+        instance = workflow.instance()
+    except Exception:  # not in a workflow at all
+        instance = None
+    context = getattr(instance, "pack_context", None)
+    if not isinstance(context, PackContext):
+        raise NotInAWorkflow(
+            "attune.sdk's run_action, ask and sleep work only inside a workflow action's run"
+        )
+    return context
+
+
+async def run_action(ref: str, parameters: dict[str, Any] | None = None) -> Any:
+    """Run `ref` as a child execution and return its result; `ActionFailed` otherwise."""
+    context = current_context()
+    return await context.track(_run_action(context, ref, parameters))
+
+
+async def _run_action(context: PackContext, ref: str, parameters: dict[str, Any] | None) -> Any:
+    request = ChildRequest(context.execution_id, context.next_step(), ref, dict(parameters or {}))
+    requested = await _bookkeeping("attune.request_child_execution", request, ChildRequested)
+    if requested.refused is not None or requested.execution_id is None:
+        raise ActionFailed(None, "failed", None, requested.refused)
+    child_id = requested.execution_id
+    attributes = requested.attributes
+    assert attributes is not None
+    handle = await workflow.start_child_workflow(
+        requested.workflow,
+        requested.input,
+        id=workflow_id_for(child_id),
+        result_type=ExecutionOutcome,
+        # A cancel of the parent reaches the child, whose processes die before it ends.
+        cancellation_type=ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+        parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        search_attributes=search_attributes.for_execution(
+            child_id,
+            attributes.action_ref,
+            parent_id=attributes.parent_id,
+            queued=attributes.queued,
+        ),
+        static_summary=requested.summary,
+    )
+    try:
+        await _bookkeeping("attune.child_started", ChildStarted(child_id), None)
+        # Cancelled, terminated or failed in Temporal: the row says how it ended either way.
+        with contextlib.suppress(ChildWorkflowError):
+            await handle
+    except asyncio.CancelledError:
+        # Cancelled before the child's end: pass the cancel on to it (the handle is a task),
+        # and go on up only once it has ended, its processes gone.
+        handle.cancel()
+        with contextlib.suppress(ChildWorkflowError, asyncio.CancelledError):
+            await handle
+        raise
+    if _being_cancelled():
+        # This workflow is being cancelled (or timed out) and the child ended with it: the
+        # cancel goes on up, not an ActionFailed the code might catch.
+        raise asyncio.CancelledError
+    ending = await _bookkeeping("attune.child_ending", ChildStarted(child_id), ChildEnding)
+    if ending.status != "completed":
+        raise ActionFailed(child_id, ending.status, ending.result, ending.error)
+    return ending.result
+
+
+async def ask(
+    prompt: str,
+    *,
+    schema: dict[str, Any] | None = None,
+    assignees: list[str] | None = None,
+    ttl: int | None = None,
+) -> dict[str, Any]:
+    """Ask a person, as `core.ask` does; the answer, or `InquiryTimedOut`."""
+    context = current_context()
+    return await context.track(_ask(context, prompt, schema, assignees, ttl))
+
+
+async def _ask(
+    context: PackContext,
+    prompt: str,
+    schema: dict[str, Any] | None,
+    assignees: list[str] | None,
+    ttl: int | None,
+) -> dict[str, Any]:
+    request = WorkflowAsk(context.execution_id, context.next_step(), prompt, schema, assignees, ttl)
+    asked = await _bookkeeping("attune.open_workflow_inquiry", request, WorkflowAsked)
+    if asked.inquiry is None:
+        raise ValueError(asked.refused or "the inquiry was refused")
+    ending = await wait_for_answer(asked.inquiry)
+    if ending.status == TIMEOUT or ending.response is None:
+        raise InquiryTimedOut(ending.inquiry_id)
+    return ending.response
+
+
+async def sleep(seconds: float) -> None:
+    """A durable timer: the workflow waits, holding nothing, surviving any restart."""
+    current_context()
+    await workflow.sleep(seconds, summary=f"sleep {seconds:g} s")
+
+
+async def finish(input: FinishWorkflowInput) -> ExecutionOutcome:
+    """Record how the workflow ended (its own row)."""
+    outcome: ExecutionOutcome = await _bookkeeping(
+        "attune.finish_pack_workflow", input, ExecutionOutcome
+    )
+    return outcome
+
+
+def _being_cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+async def _bookkeeping(name: str, argument: Any, result_type: type | None) -> Any:
+    return await workflow.execute_activity(
+        name,
+        argument,
+        result_type=result_type,
+        start_to_close_timeout=BOOKKEEPING_TIMEOUT,
+        retry_policy=BOOKKEEPING_RETRIES,
+        summary=name.removeprefix("attune."),
+    )
