@@ -20,7 +20,11 @@ from typing import Any, TypeVar
 from temporalio import workflow
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ChildWorkflowError
-from temporalio.workflow import ChildWorkflowCancellationType, ParentClosePolicy
+from temporalio.workflow import (
+    ChildWorkflowCancellationType,
+    ChildWorkflowHandle,
+    ParentClosePolicy,
+)
 
 with workflow.unsafe.imports_passed_through():
     from activities.execution_types import ExecutionOutcome
@@ -52,7 +56,9 @@ class PackContext:
 
     execution_id: int
     steps: int = 0
-    operations: set[asyncio.Task[Any]] = field(default_factory=set)
+    # In the order they began (a dict keeps it; a set's order changes between processes,
+    # and settling must cancel them in the same order on every replay).
+    operations: dict[asyncio.Task[Any], None] = field(default_factory=dict)
 
     def next_step(self) -> int:
         self.steps += 1
@@ -61,8 +67,8 @@ class PackContext:
     async def track(self, operation: Coroutine[Any, Any, T]) -> T:
         """Run a child or an inquiry as a task of its own, known until it ends."""
         task = asyncio.ensure_future(operation)
-        self.operations.add(task)
-        task.add_done_callback(self.operations.discard)
+        self.operations[task] = None
+        task.add_done_callback(lambda done: self.operations.pop(done, None))
         return await task
 
     async def settle(self) -> None:
@@ -97,29 +103,17 @@ async def run_action(ref: str, parameters: dict[str, Any] | None = None) -> Any:
 
 async def _run_action(context: PackContext, ref: str, parameters: dict[str, Any] | None) -> Any:
     request = ChildRequest(context.execution_id, context.next_step(), ref, dict(parameters or {}))
-    requested = await _bookkeeping("attune.request_child_execution", request, ChildRequested)
-    if requested.refused is not None or requested.execution_id is None:
-        raise ActionFailed(None, "failed", None, requested.refused)
+    try:
+        requested = await _bookkeeping("attune.request_child_execution", request, ChildRequested)
+        if requested.refused is not None or requested.execution_id is None:
+            raise ActionFailed(None, "failed", None, requested.refused)
+        handle = await _start_child(requested)
+    except asyncio.CancelledError:
+        # The row may exist, queued for a slot, with no workflow to ever take it: end it.
+        await _bookkeeping("attune.abandon_child", request, None)
+        raise
     child_id = requested.execution_id
-    attributes = requested.attributes
-    assert attributes is not None
-    handle = await workflow.start_child_workflow(
-        requested.workflow,
-        requested.input,
-        id=workflow_id_for(child_id),
-        result_type=ExecutionOutcome,
-        # A cancel of the parent reaches the child, whose processes die before it ends.
-        cancellation_type=ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
-        parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        search_attributes=search_attributes.for_execution(
-            child_id,
-            attributes.action_ref,
-            parent_id=attributes.parent_id,
-            queued=attributes.queued,
-        ),
-        static_summary=requested.summary,
-    )
+    assert child_id is not None
     try:
         await _bookkeeping("attune.child_started", ChildStarted(child_id), None)
         # Cancelled, terminated or failed in Temporal: the row says how it ended either way.
@@ -140,6 +134,30 @@ async def _run_action(context: PackContext, ref: str, parameters: dict[str, Any]
     if ending.status != "completed":
         raise ActionFailed(child_id, ending.status, ending.result, ending.error)
     return ending.result
+
+
+async def _start_child(requested: ChildRequested) -> ChildWorkflowHandle[Any, Any]:
+    assert requested.execution_id is not None
+    assert requested.attributes is not None
+    attributes = requested.attributes
+    return await workflow.start_child_workflow(
+        requested.workflow,
+        requested.input,
+        id=workflow_id_for(requested.execution_id),
+        result_type=ExecutionOutcome,
+        # A cancel of the parent reaches the child, whose processes die before it ends.
+        cancellation_type=ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+        parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        execution_timeout=requested.input.workflow_time_limit() if requested.input else None,
+        search_attributes=search_attributes.for_execution(
+            requested.execution_id,
+            attributes.action_ref,
+            parent_id=attributes.parent_id,
+            queued=attributes.queued,
+        ),
+        static_summary=requested.summary,
+    )
 
 
 async def ask(

@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.pack_workflow_types import BeginWorkflowInput, BegunWorkflow
     from activities.pack_workflow_types import FinishWorkflowInput as Finish
     from attune.inquiries import InquiryAnswer  # noqa: F401
+    from attune.json_limits import json_problem
     from workflows import pack_runtime, search_attributes
     from workflows.admission import ADMITTED_SIGNAL, Admission
     from workflows.ids import PACK_WORKFLOW
@@ -93,24 +94,37 @@ class PackWorkflow:
 
 
 async def _run_code(input: ExecutionInput, parameters: dict[str, Any]) -> tuple[str, Any, Any]:
-    """(status, result, error) of running the pack's class."""
+    """(status, result, error) of running the pack's class: whatever the code does, an ending."""
     assert input.code is not None, "a pack workflow runs a version of its pack's code"
+    limit: asyncio.Timeout | None = None
     try:
         instance = _load(input.code)()
-        running = instance.run(**parameters)
-        if input.timeout_seconds is None:
-            result = await running
-        else:
-            result = await asyncio.wait_for(running, input.timeout_seconds)
-    except PackCodeUnavailable:
-        raise  # the database did not answer: the workflow task is tried again
-    except TimeoutError:
-        return "timeout", None, f"the workflow ran out of its {input.timeout_seconds:g} s"
-    except ActionFailed as failure:
-        return "failed", None, f"uncaught ActionFailed: {failure}"
-    except Exception as error:
-        return "failed", None, f"{type(error).__name__}: {error}"
+        async with asyncio.timeout(input.timeout_seconds) as limit:  # None: no limit
+            result = await instance.run(**parameters)
+    except (asyncio.CancelledError, PackCodeUnavailable):
+        raise  # a cancel goes on up; code not fetched yet: the workflow task is tried again
+    except BaseException as error:
+        if _is_temporals(error):
+            raise  # the SDK's own signals (eviction from the cache, say) are not the code's
+        if isinstance(error, TimeoutError) and limit is not None and limit.expired():
+            return "timeout", None, f"the workflow ran out of its {input.timeout_seconds:g} s"
+        if isinstance(error, ActionFailed):
+            return "failed", None, f"uncaught ActionFailed: {_describe(error, named=False)}"
+        return "failed", None, _describe(error)
     return _as_result(result)
+
+
+def _is_temporals(error: BaseException) -> bool:
+    return not isinstance(error, Exception) and type(error).__module__.startswith("temporalio")
+
+
+def _describe(error: BaseException, *, named: bool = True) -> str:
+    """The error as its message says it, even when its own `__str__` is broken."""
+    try:
+        text = str(error)
+    except Exception:
+        text = "(its message could not be read)"
+    return f"{type(error).__name__}: {text}" if named else text
 
 
 def _load(code: WorkflowCodeRef) -> Any:
@@ -124,8 +138,13 @@ def _load(code: WorkflowCodeRef) -> Any:
 
 
 def _as_result(result: Any) -> tuple[str, Any, Any]:
+    """The return value as the execution's result, if PostgreSQL and a later read can take it."""
+    problem = json_problem(result, field="result")
+    if problem is not None:
+        where, why = problem
+        return "failed", None, f"the workflow's return value cannot be kept: {where} {why}"
     try:
-        size = len(json.dumps(result))
+        size = len(json.dumps(result, allow_nan=False))
     except (TypeError, ValueError) as error:
         return "failed", None, f"the workflow's return value is not JSON: {error}"
     if size > MAX_RESULT_BYTES:
