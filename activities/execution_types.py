@@ -7,6 +7,10 @@ secret parameter and stays small however large an action's output is.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+
+PACK_WORKFLOW_DEFAULT_LIMIT = timedelta(days=7)
+PACK_WORKFLOW_MARGIN = timedelta(minutes=5)
 
 
 @dataclass
@@ -47,6 +51,16 @@ class ExecutionInput:
     def admission_queued(self) -> bool:
         """Whether the execution is admitted through its action's queue at all."""
         return self.queue_position is not None
+
+    def workflow_time_limit(self) -> timedelta | None:
+        """Temporal's own limit on a pack workflow: its action's timeout (a week without
+        one) and a margin for its bookkeeping. What the workflow's own timer cannot stop (code
+        that never yields, stuck in one workflow task) this ends; the reconciler then ends
+        the row. None for other runners, whose run activity has its own limit."""
+        if self.code is None:
+            return None
+        seconds = self.timeout_seconds or PACK_WORKFLOW_DEFAULT_LIMIT.total_seconds()
+        return timedelta(seconds=seconds) + PACK_WORKFLOW_MARGIN
 
 
 @dataclass

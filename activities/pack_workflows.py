@@ -18,6 +18,7 @@ from activities.ask_parameters import read_ask_parameters
 from activities.execution import CANCELLED_BEFORE_RUN, record_ending
 from activities.execution_types import ExecutionOutcome
 from activities.inquiries import opened_inquiry
+from activities.pack_workflow_checks import bounded_result, check_caller, check_nesting
 from activities.pack_workflow_types import (
     BeginWorkflowInput,
     BegunWorkflow,
@@ -32,7 +33,7 @@ from activities.pack_workflow_types import (
 )
 from attune import errors
 from attune.engine import secret_references
-from attune.engine.admission import signal_admitted
+from attune.engine.admission import end_execution, signal_admitted
 from attune.engine.execution_requests import find_runnable_action, request_execution
 from attune.engine.secret_parameters import unsealed_parameters
 from attune.engine.secret_references import as_references, resolve_references
@@ -45,14 +46,10 @@ from attune.engine.workflow_starts import (
 )
 from attune.packs.parameters import secret_parameters
 from db.models import Execution, ExecutionStatus
+from db.models.enums import TERMINAL_EXECUTION_STATUSES
 from db.repositories import action as actions
 from db.repositories import execution as executions
 from db.repositories import inquiry as inquiries
-
-MAX_CHILD_RESULT_BYTES = 1_048_576
-"""The most of a child's result a workflow receives (it goes into the workflow's history)."""
-KEPT_OUTPUT_CHARS = 65_536
-"""What of a child's stdout and stderr is kept when its whole result is too large."""
 
 
 class PackWorkflowActivities:
@@ -75,6 +72,7 @@ class PackWorkflowActivities:
     @activity.defn(name="attune.begin_pack_workflow")
     async def begin(self, input: BeginWorkflowInput) -> BegunWorkflow:
         """Mark the execution running and hand its code the parameters, secrets as references."""
+        check_caller(input.execution_id)
         info = activity.info()
         async with self._sessions() as session:
             run = await executions.claim_for_run(
@@ -103,6 +101,7 @@ class PackWorkflowActivities:
     @activity.defn(name="attune.finish_pack_workflow")
     async def finish(self, input: FinishWorkflowInput) -> ExecutionOutcome:
         """Record how the workflow ended, giving back its admission slot if it held one."""
+        check_caller(input.execution_id)
         return await record_ending(
             self._autocommit,
             self._sessions,
@@ -116,6 +115,7 @@ class PackWorkflowActivities:
     @activity.defn(name="attune.request_child_execution")
     async def request_child(self, input: ChildRequest) -> ChildRequested:
         """Write the child's row (validated, queued by its policy), or find it again."""
+        check_caller(input.parent_id)
         async with self._sessions() as session:
             existing = await self._child_of(session, input)
             if existing is not None:
@@ -129,6 +129,8 @@ class PackWorkflowActivities:
                 if existing is None:
                     return ChildRequested(refused=conflict.message)
                 return await self._requested(session, existing)
+            except errors.ServiceUnavailable:
+                raise  # no key on this worker, say: retried, perhaps on another
             except (errors.AttuneError, ValueError) as refusal:
                 await session.rollback()
                 message = (
@@ -141,20 +143,52 @@ class PackWorkflowActivities:
     async def child_started(self, input: ChildStarted) -> None:
         """The child's workflow exists: `scheduled`, and signalled if granted meanwhile."""
         async with self._sessions() as session:
+            await self._own_child(session, input.execution_id)
             admitted = await executions.mark_scheduled(session, ids=[input.execution_id])
             await session.commit()
         await signal_admitted(activity.client(), admitted)
 
     @activity.defn(name="attune.child_ending")
     async def child_ending(self, input: ChildStarted) -> ChildEnding:
-        """How the child ended, its result as the API shows it (bounded for history)."""
+        """How the child ended, its result as the API shows it (bounded for history).
+
+        A child whose workflow closed without ending its row (terminated, say) is ended
+        `abandoned` here, its slot given back: the parent never sees it still running.
+        """
         async with self._sessions() as session:
-            row = await executions.repository.get(session, id=input.execution_id)
-        return ChildEnding(row.id, row.status.value, _bounded(row.result), row.error)
+            row = await self._own_child(session, input.execution_id)
+            if row.status not in TERMINAL_EXECUTION_STATUSES:
+                await end_execution(
+                    session,
+                    activity.client(),
+                    id=row.id,
+                    status=ExecutionStatus.ABANDONED,
+                    error="its workflow closed without ending it (terminated?)",
+                )
+                row = await executions.repository.get(session, id=row.id)
+        return ChildEnding(row.id, row.status.value, bounded_result(row.result), row.error)
+
+    @activity.defn(name="attune.abandon_child")
+    async def abandon_child(self, input: ChildRequest) -> None:
+        """A child requested but never started (the parent was cancelled meanwhile): end it
+        `cancelled`, so it holds no admission slot; a child whose workflow did start ends
+        itself."""
+        check_caller(input.parent_id)
+        async with self._sessions() as session:
+            row = await self._child_of(session, input)
+            if row is not None and row.status is ExecutionStatus.REQUESTED:
+                await end_execution(
+                    session,
+                    activity.client(),
+                    id=row.id,
+                    status=ExecutionStatus.CANCELLED,
+                    error="its workflow was cancelled before starting it",
+                )
 
     @activity.defn(name="attune.open_workflow_inquiry")
     async def open_inquiry(self, input: WorkflowAsk) -> WorkflowAsked:
         """Write the workflow's inquiry (pending), or find the one this step wrote before."""
+        check_caller(input.execution_id)
         given: dict[str, Any] = {"prompt": input.prompt}
         for name in ("schema", "assignees", "ttl"):
             if getattr(input, name) is not None:
@@ -196,9 +230,15 @@ class PackWorkflowActivities:
             session, parent_id=input.parent_id, parent_step=input.step
         )
 
+    async def _own_child(self, session: AsyncSession, execution_id: int) -> Execution:
+        row = await executions.repository.get(session, id=execution_id)
+        check_caller(row.parent_id or 0)  # only its parent may ask about a child
+        return row
+
     async def _new_child(self, session: AsyncSession, input: ChildRequest) -> PendingStart:
         action = await find_runnable_action(session, input.action_ref)
         parent = await executions.repository.get(session, id=input.parent_id)
+        await check_nesting(session, parent, action)
         # Unsealed only when the workflow hands one of its secrets on.
         referenced = secret_references.PREFIX in json.dumps(input.parameters)
         parent_secrets = (
@@ -239,18 +279,3 @@ def _child_start(starter: WorkflowStarter, pending: PendingStart) -> ChildReques
         ),
         summary=summary_of(execution, pending.code),
     )
-
-
-def _bounded(result: Any) -> Any:
-    """A child's result as a workflow may hold it: stdout and stderr cut when it is large."""
-    if len(json.dumps(result)) <= MAX_CHILD_RESULT_BYTES:
-        return result
-    if isinstance(result, dict):
-        trimmed = dict(result)
-        for stream in ("stdout", "stderr"):
-            if isinstance(trimmed.get(stream), str) and len(trimmed[stream]) > KEPT_OUTPUT_CHARS:
-                trimmed[stream] = trimmed[stream][:KEPT_OUTPUT_CHARS]
-                trimmed[f"{stream}_truncated"] = True
-        if len(json.dumps(trimmed)) <= MAX_CHILD_RESULT_BYTES:
-            return trimmed
-    return {"result_truncated": True, "note": "too large to hand to a workflow; see the API"}

@@ -111,6 +111,7 @@ def build_worker(
             packs.request_child,
             packs.child_started,
             packs.child_ending,
+            packs.abandon_child,
             packs.open_inquiry,
         ],
         workflow_runner=PACK_SANDBOX,

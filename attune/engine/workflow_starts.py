@@ -71,10 +71,11 @@ class WorkflowStarter:
     async def start(self, pending: PendingStart) -> bool:
         """Start the execution's workflow; False when it had been started already."""
         execution = pending.execution
+        input = self.input_for(pending)
         try:
             await self.client.start_workflow(
                 workflow_type_for(pending.code),
-                self.input_for(pending),
+                input,
                 id=workflow_id_for(execution.id),
                 task_queue=self.task_queue,
                 # Never a second workflow for one row, even after the first has closed.
@@ -83,6 +84,7 @@ class WorkflowStarter:
                     execution, queued=pending.waits_for_admission
                 ),
                 static_summary=summary_of(execution, pending.code),
+                execution_timeout=input.workflow_time_limit(),
             )
         except WorkflowAlreadyStartedError:
             return False
