@@ -20,10 +20,12 @@ from attune.engine.admission import end_execution
 from attune.engine.workflow_starts import WorkflowStarter
 from db.models import ExecutionStatus
 from db.repositories import execution as executions
+from db.repositories import inquiry as inquiries
 
 logger = logging.getLogger(__name__)
 
 BATCH = 500
+STUCK_ATTEMPTS = 10
 ENDINGS = {
     WorkflowExecutionStatus.FAILED: ExecutionStatus.FAILED,
     WorkflowExecutionStatus.TIMED_OUT: ExecutionStatus.TIMEOUT,
@@ -34,34 +36,60 @@ ENDINGS = {
 async def end_closed_pack_workflows(
     sessions: async_sessionmaker[AsyncSession], starter: WorkflowStarter
 ) -> int:
-    """End each live pack-workflow row whose workflow has closed; how many were ended."""
-    async with sessions() as session:
-        live = await executions.list_live_of_runner(
-            session, runner_type=PACK_WORKFLOW_RUNNER, limit=BATCH
-        )
+    """End each live pack-workflow row whose workflow has closed; how many were ended.
+
+    A workflow whose task has failed `STUCK_ATTEMPTS` times in a row (code that never
+    yields trips the SDK's deadlock detector on every attempt) is terminated first.
+    """
     ended = 0
-    for execution_id in live:
-        handle = starter.handle(execution_id)
-        try:
-            description = await handle.describe()
-        except RPCError:
-            continue  # not started yet, or Temporal busy: the next pass looks again
-        status = description.status
-        if status in (None, WorkflowExecutionStatus.RUNNING):
-            continue
-        reason = await _why_closed(starter, execution_id)
+    after = 0
+    while True:
         async with sessions() as session:
-            ending, _ = await end_execution(
-                session,
-                starter.client,
-                id=execution_id,
-                status=ENDINGS.get(status, ExecutionStatus.ABANDONED),
-                error=f"its workflow ended {status.name.lower()} outside its code: {reason}",
+            live = await executions.list_live_of_runner(
+                session, runner_type=PACK_WORKFLOW_RUNNER, after=after, limit=BATCH
             )
-        if ending is not None:
-            ended += 1
-            logger.warning("execution %d: its workflow closed %s: %s", execution_id, status, reason)
-    return ended
+        for execution_id in live:
+            ended += await _end_if_closed(sessions, starter, execution_id)
+        if len(live) < BATCH:
+            return ended
+        after = live[-1]
+
+
+async def _end_if_closed(
+    sessions: async_sessionmaker[AsyncSession], starter: WorkflowStarter, execution_id: int
+) -> int:
+    handle = starter.handle(execution_id)
+    try:
+        description = await handle.describe()
+        pending = description.raw_description.pending_workflow_task
+        if description.status is WorkflowExecutionStatus.RUNNING and (
+            pending.attempt >= STUCK_ATTEMPTS
+        ):
+            await handle.terminate(
+                reason=f"its workflow task failed {pending.attempt} times in a row: code that "
+                "never yields (a loop without await?) or that cannot run"
+            )
+            description = await handle.describe()
+    except RPCError:
+        return 0  # not started yet, or Temporal busy: the next pass looks again
+    status = description.status
+    if status in (None, WorkflowExecutionStatus.RUNNING):
+        return 0
+    reason = await _why_closed(starter, execution_id)
+    async with sessions() as session:
+        # Nobody else will: the workflow that would have closed them is gone.
+        await inquiries.cancel_pending_of_execution(session, execution_id=execution_id)
+        ending, _ = await end_execution(
+            session,
+            starter.client,
+            id=execution_id,
+            status=ENDINGS.get(status, ExecutionStatus.ABANDONED),
+            error=f"its workflow ended {status.name.lower()} outside its code: {reason}",
+        )
+    if ending is None:
+        return 0
+    logger.warning("execution %d: its workflow closed %s: %s", execution_id, status, reason)
+    return 1
 
 
 async def _why_closed(starter: WorkflowStarter, execution_id: int) -> str:

@@ -233,13 +233,15 @@ async def list_stranded_children(
 
 
 async def list_live_of_runner(
-    session: AsyncSession, *, runner_type: str, limit: int = DEFAULT_LIMIT
+    session: AsyncSession, *, runner_type: str, after: int = 0, limit: int = DEFAULT_LIMIT
 ) -> list[int]:
-    """The ids of the executions of one runner whose workflow exists and has not ended."""
+    """The ids (above `after`) of the executions of one runner whose workflow exists and
+    has not ended, in id order."""
     query = (
         select(Execution.id)
         .join(Action, Action.id == Execution.action_id)
         .where(
+            Execution.id > after,
             Action.runner_type == runner_type,
             Execution.status.in_(
                 (ExecutionStatus.SCHEDULED, ExecutionStatus.RUNNING, ExecutionStatus.CANCELING)
