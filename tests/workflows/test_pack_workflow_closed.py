@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHandle
 
 from attune.config import Settings
 from attune.engine.closed_workflows import end_closed_pack_workflows
@@ -26,6 +29,7 @@ class Flow:
         await sleep(60)
 """
 # Does something else when its history is replayed than it did when the history was made.
+# The sleep outlasts the first worker's shutdown, so that worker never runs the rest itself.
 FICKLE = """
 from temporalio import workflow
 from attune.sdk import run_action, sleep
@@ -34,9 +38,19 @@ class Flow:
     async def run(self):
         if workflow.unsafe.is_replaying():
             await run_action("PACK.step", {})
-        await sleep(2)
+        await sleep(6)
         return "done"
 """
+
+
+async def wait_for_timer(handle: WorkflowHandle[Any, Any], within: float = 10) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while asyncio.get_running_loop().time() < deadline:
+        async for event in handle.fetch_history_events():
+            if event.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
+                return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{handle.id} started no timer within {within} s")
 
 
 async def test_a_terminated_pack_workflow_ends_its_row_abandoned(
@@ -72,12 +86,13 @@ async def test_a_non_deterministic_replay_fails_the_execution_instead_of_retryin
     starter = WorkflowStarter.from_settings(temporal.client, settings)
     async with make_worker(temporal, engine, settings):
         execution_id = await run_workflow(api, f"{ref}.flow")
-        await wait_for_status(api, execution_id, {"running"})
+        # The code ran (its sleep began) on this worker, not only the step marking it running.
+        await wait_for_timer(starter.handle(execution_id))
     # Another worker has no cached copy: when the timer fires it replays the history.
     async with make_worker(temporal, engine, settings):
         handle = starter.handle(execution_id)
         outcome = None
-        for _ in range(100):
+        for _ in range(200):
             description = await handle.describe()
             if description.status is not None and description.status.name != "RUNNING":
                 outcome = description.status.name
