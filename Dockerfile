@@ -11,7 +11,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     ATTUNE_API_PORT=8000 \
     ATTUNE_DATA_DIR=/var/lib/attune \
     ATTUNE_CORE_PACK_DIR=/opt/attune/packs/core \
-    ATTUNE_ACTION_USER=attune-action
+    ATTUNE_ACTION_USER=attune-action \
+    ATTUNE_ALLOW_UPLOADED_WORKFLOWS=false
 
 WORKDIR /opt/attune
 
@@ -35,7 +36,10 @@ RUN pip install --no-cache-dir . \
 # The API and migrations run as `attune`. The worker runs actions as `attune-action`
 # (ATTUNE_ACTION_USER), so an action cannot read the worker's environment (database URL,
 # encryption key); switching users needs root, which docker-compose.temporal.yml gives the
-# worker container alone, with every capability dropped but those it needs.
+# worker container alone, with every capability dropped but those it needs. Workflow code
+# runs inside the worker itself, so uploaded packs may not bring any
+# (ATTUNE_ALLOW_UPLOADED_WORKFLOWS=false): mount such packs under ATTUNE_PACKS_DIRS and
+# register them by path.
 USER 10001:10001
 
 EXPOSE 8000

@@ -96,6 +96,11 @@ class Settings(BaseSettings):
         default=None,
         description="Run action processes as this user (the worker must be root to switch).",
     )
+    allow_uploaded_workflows: bool = Field(
+        default=True,
+        description="Accept uploaded packs with python-workflow actions, whose code runs "
+        "inside the worker process with its privileges (false: register them by path only).",
+    )
     action_heartbeat_timeout: Seconds = Field(
         default=30.0, description="A running action's worker silent this long is declared lost."
     )

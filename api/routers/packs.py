@@ -60,7 +60,7 @@ async def register_pack_by_path(
 
 @router.post(
     UPLOAD_PATH,
-    responses=errors_of(413),
+    responses=errors_of(403, 413),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -79,13 +79,20 @@ async def upload_pack(
     At most `MAX_ARCHIVE_BYTES` compressed (413 beyond), `MAX_ARCHIVE_FILES` files and
     `MAX_EXTRACTED_BYTES` unpacked; absolute paths, `..`, links leading outside and special
     files are refused (422 naming the member), as is the pack itself like any other.
+    With ATTUNE_ALLOW_UPLOADED_WORKFLOWS=false, a pack with python-workflow actions is
+    refused (403): their code runs inside the worker process.
     """
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES) as archive:
         async for chunk in request.stream():
             archive.write(chunk)
         archive.seek(0)
-        packs_folder = services.settings.pack_folders[0]
-        stored = await asyncio.to_thread(store_uploaded_pack, archive, packs_folder)
+        settings = services.settings
+        stored = await asyncio.to_thread(
+            store_uploaded_pack,
+            archive,
+            settings.pack_folders[0],
+            allow_workflows=settings.allow_uploaded_workflows,
+        )
     try:
         summary = await _register(session, services, stored.definition)
     except BaseException:

@@ -6,6 +6,11 @@ an older one pointed at: a run that started on the old files keeps them while it
 Once a registration has committed, all but the newest `KEPT_VERSIONS` of the pack's
 uploads are removed (never the one registered); an upload whose registration failed is
 removed at once.
+
+Workflow code (python-workflow actions) runs inside the worker process, with the worker's
+privileges: unlike an action it gets no process of its own, so ATTUNE_ACTION_USER does not
+confine it. Where uploaders are not trusted that far, ATTUNE_ALLOW_UPLOADED_WORKFLOWS=false
+refuses such packs (403); an operator can still register them by path.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
+from attune import errors
 from attune.data_dir import prepare_packs_dir
 from attune.packs.archive import extract_pack_archive
 from attune.packs.definitions import PackDefinition
@@ -39,10 +45,13 @@ class StoredUpload:
     created: bool
 
 
-def store_uploaded_pack(archive: IO[bytes], packs_folder: Path) -> StoredUpload:
+def store_uploaded_pack(
+    archive: IO[bytes], packs_folder: Path, *, allow_workflows: bool = True
+) -> StoredUpload:
     """Unpack, check and keep an uploaded pack archive.
 
-    Raises `ValidationError` (or `PackError`) naming the problem, leaving nothing behind.
+    Raises `ValidationError` (or `PackError`) naming the problem, or `PermissionDenied` for
+    workflow code when `allow_workflows` is false, leaving nothing behind.
     Blocking: run it in a thread.
     """
     uploads = packs_folder / UPLOADS_FOLDER
@@ -52,12 +61,28 @@ def store_uploaded_pack(archive: IO[bytes], packs_folder: Path) -> StoredUpload:
     try:
         folder = extract_pack_archive(archive, incoming / "pack")
         definition = load_pack(folder)
+        if not allow_workflows:
+            refuse_workflow_code(definition)
         home = uploads / definition.ref / digest[:DIGEST_CHARS]
         created = _move_in(folder, home)
     finally:
         shutil.rmtree(incoming, ignore_errors=True)
     # Loaded where it was unpacked; the same files now live at `home`.
     return StoredUpload(replace(definition, path=home.resolve()), home, created)
+
+
+def refuse_workflow_code(definition: PackDefinition) -> None:
+    """Raise `PermissionDenied` naming the pack's python-workflow actions, if it has any."""
+    if definition.workflow_code is None:
+        return
+    names = ", ".join(a.name for a in definition.actions if a.code_digest is not None)
+    raise errors.PermissionDenied(
+        f"pack {definition.ref}: python-workflow actions ({names}) may not be uploaded here: "
+        "their code would run inside the worker process (ATTUNE_ALLOW_UPLOADED_WORKFLOWS is "
+        "false); an operator can place the pack under ATTUNE_PACKS_DIRS and register it "
+        "by path",
+        details={"pack": definition.ref, "actions": names.split(", ")},
+    )
 
 
 def discard_upload(stored: StoredUpload) -> None:

@@ -15,9 +15,11 @@ from attune.packs.archive import MAX_ARCHIVE_BYTES
 from attune.packs.archive_build import build_pack_archive
 from attune.packs.uploads import KEPT_VERSIONS, UPLOADS_FOLDER
 from tests.api.test_bounded_requests import CountingBody
+from tests.conftest import api_client
 from tests.db.factories import unique
 from tests.executions import wait_for_status
 from tests.pack_folders import write_pack
+from tests.workflows.pack_workflows import workflow_action, write_workflow_pack
 
 GZIP = {"content-type": "application/gzip"}
 HELLO = "#!/bin/sh\necho hello from {version}\n"
@@ -195,3 +197,35 @@ async def test_a_failed_registration_keeps_the_registered_version_and_leaves_not
     assert (await api.get(f"/api/v1/packs/{ref}")).json()["path"] == str(registered)
     assert list((uploads_of(settings) / ref).iterdir()) == [registered]
     assert (registered / "actions" / "hello.sh").is_file()
+
+
+async def test_where_uploaded_workflow_code_is_not_allowed_it_is_a_403_and_leaves_nothing(
+    api: httpx.AsyncClient, settings: Settings, admin_token: str, tmp_path: Path
+) -> None:
+    ref, folder = write_workflow_pack(
+        tmp_path,
+        code={"workflows/flow.py": "class Flow:\n    async def run(self):\n        return 1\n"},
+        actions={"flow": workflow_action("workflows/flow.py:Flow")},
+    )
+    plain = hello_pack(tmp_path / "plain", unique("pk"), "one")
+    strict = settings.model_copy(update={"allow_uploaded_workflows": False})
+
+    async with api_client(strict, token=admin_token) as guarded:
+        refused = await guarded.post(
+            "/api/v1/packs/upload", content=build_pack_archive(folder), headers=GZIP
+        )
+        accepted = await guarded.post(
+            "/api/v1/packs/upload", content=build_pack_archive(plain), headers=GZIP
+        )
+        # What an operator placed in the pack folders is still theirs to register.
+        by_path = await guarded.post("/api/v1/packs/register", json={"path": str(folder)})
+
+    assert refused.status_code == 403, refused.text
+    error = refused.json()["error"]
+    assert "ATTUNE_ALLOW_UPLOADED_WORKFLOWS" in error["message"]
+    assert error["details"]["actions"] == ["flow"]
+    assert not (uploads_of(settings) / ref).exists()
+    assert incoming_left(settings) == []
+    assert accepted.status_code == 200, accepted.text
+    assert by_path.status_code == 200, by_path.text
+    assert by_path.json()["actions"]["created"] == [f"{ref}.flow", f"{ref}.step"]
