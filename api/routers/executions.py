@@ -84,7 +84,7 @@ async def cancel(session: SessionDep, services: ServicesDep, id: RecordId) -> Ex
     return (await _reads(session, services, [execution]))[0]
 
 
-@router.post("/{id}/re-run", status_code=201, responses=errors_of(404, 409, 413, 429))
+@router.post("/{id}/re-run", status_code=201, responses=errors_of(403, 404, 409, 413, 429))
 async def rerun(
     session: SessionDep,
     services: ServicesDep,
@@ -94,12 +94,17 @@ async def rerun(
 ) -> ExecutionRead:
     """Run the execution's action again, as a new execution linked by `rerun_of`, with the
     original's parameters (secret ones included) and the body's `parameters` over them.
-    404 for an unknown execution or a deleted action, 409 for a disabled one, 422 naming a
-    bad parameter, 429 when the action's policy refuses it."""
+    The original's secret values are reused only for the identity that gave them: anyone
+    else gives them again (403 naming them), or could send them wherever the other
+    parameters point. 404 for an unknown execution or a deleted action, 409 for a disabled
+    one, 422 naming a bad parameter, 429 when the action's policy refuses it."""
     original = await executions.repository.get(session, id=id)
     action = await find_runnable_action(session, original.action_ref)
     given = body.parameters if body is not None else {}
-    parameters = {**_original_parameters(services, original, action, given), **given}
+    parameters = {
+        **_original_parameters(services, identity, original, action, given),
+        **given,
+    }
     return await _run(
         session, services, identity, action=action, parameters=parameters, rerun_of=original.id
     )
@@ -130,17 +135,29 @@ async def _run(
 
 
 def _original_parameters(
-    services: Services, original: Execution, action: Action, given: Mapping[str, Any]
+    services: Services,
+    identity: Identity,
+    original: Execution,
+    action: Action,
+    given: Mapping[str, Any],
 ) -> dict[str, Any]:
     """The parameters the original ran with, secret values unsealed.
 
-    The key is needed only for secrets the caller does not replace. A secret the original
-    never kept (it failed before it ran) is left out rather than run as `********`, so a
-    required one is a 422 naming it.
+    The key is needed only for secrets the caller does not replace, and only the identity
+    that ran the original may reuse them. A secret the original never kept (it failed
+    before it ran) is left out rather than run as `********`, so a required one is a 422
+    naming it.
     """
     masked = {name for name, value in original.parameters.items() if value == SECRET_MASK}
     parameters = dict(original.parameters)
-    if masked - given.keys():
+    reused = sorted(masked - given.keys())
+    if reused and original.secret_parameters is not None:
+        if original.executor_id != identity.id:
+            raise errors.PermissionDenied(
+                f"execution {original.id}'s secret parameters ({', '.join(reused)}) were "
+                "given by another identity (or by a rule); give them in `parameters`",
+                details={"execution": original.id, "parameters": reused},
+            )
         try:
             parameters = unsealed_parameters(
                 services.secrets_key, original.id, parameters, original.secret_parameters

@@ -18,7 +18,7 @@ from db.repositories import action as actions
 from tests.conftest import api_client
 from tests.db.factories import unique
 from tests.executions import wait_for_status
-from tests.inquiries import wait_for_inquiry
+from tests.inquiries import person, wait_for_inquiry
 from tests.pack_folders import register_pack, write_pack
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -215,6 +215,29 @@ async def test_a_full_queue_refuses_the_rerun_with_429(
     assert sorted(await executions_of(api, action)) == [original["id"], blocker.json()["id"]]
     await api.post(f"/api/v1/executions/{blocker.json()['id']}/cancel")
     await wait_for_status(api, blocker.json()["id"])
+
+
+async def test_another_identity_cannot_reuse_the_originals_secrets(
+    api: httpx.AsyncClient, engine: AsyncEngine, settings: Settings, tmp_path: Path
+) -> None:
+    _, action = await login_pack(api, tmp_path)
+    password = f"hunter2-{unique()}"
+    original = await run(api, action, {"user": "ann", "password": password})
+
+    async with person(engine, settings, "mallory") as mallory:
+        # Pointed elsewhere, the original's password would go wherever she says.
+        refused = await rerun(mallory.api, original["id"], {"parameters": {"user": "eve"}})
+        given = await rerun(mallory.api, original["id"], {"parameters": {"password": "own"}})
+
+    assert refused.status_code == 403, refused.text
+    error = refused.json()["error"]
+    assert "password" in error["message"]
+    assert error["details"]["parameters"] == ["password"]
+    assert given.status_code == 201, given.text
+    shown = await wait_for_status(api, given.json()["id"])
+    assert shown["result"]["result"] == {"cmd": "cat", "user": "ann", "password": "own"}
+    assert password not in str(shown)
+    assert sorted(await executions_of(api, action)) == [original["id"], given.json()["id"]]
 
 
 async def test_without_the_encryption_key_a_secret_cannot_be_rerun(
