@@ -10,22 +10,28 @@ re-imports exactly the version the run needs.
 A worker fetches a version the first time it needs it, from the database, and keeps it:
 a pack registered a moment ago runs on every worker at once, without a restart. The
 fetch is made from the workflow's thread, by running a query on the worker's event loop
-(which workflow tasks never run on) and waiting for it.
+(which workflow tasks never run on) and waiting for it, briefly: a workflow task that
+blocks 2 s trips the SDK's deadlock detector, so a slow fetch gives up first and the
+task is retried. A version the database does not hold is remembered as missing for a few
+seconds, so code importing it in a loop does not query once per attempt.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import importlib.abc
 import importlib.machinery
 import sys
 import threading
+import time
 from collections.abc import Callable, Coroutine, Sequence
 from types import CodeType, ModuleType
 from typing import Any
 
 PACKAGE_PREFIX = "attune_pack_code_"
-FETCH_SECONDS = 10.0
+FETCH_SECONDS = 1.5
+MISSING_SECONDS = 5.0
 
 Fetch = Callable[[str], Coroutine[Any, Any, dict[str, str] | None]]
 
@@ -42,9 +48,11 @@ def package_for(digest: str) -> str:
 class PackCodeFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Serves `attune_pack_code_<digest>[.module...]` from the versions it holds."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._versions: dict[str, dict[str, str]] = {}
         self._compiled: dict[tuple[str, str], CodeType] = {}
+        self._missing: dict[str, float] = {}  # digest -> when it was found missing
         self._lock = threading.Lock()
         self._fetch: Fetch | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -57,6 +65,7 @@ class PackCodeFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         """Hold a version (tests, and what a fetch brings)."""
         with self._lock:
             self._versions[digest] = files
+            self._missing.pop(digest, None)
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
@@ -69,12 +78,15 @@ class PackCodeFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         if files is None:
             return None  # no such version: ModuleNotFoundError, as for any missing module
         relative = rest.replace(".", "/")
+        init = f"{relative}/__init__.py" if rest else "__init__.py"
+        # As CPython's path finder: a folder with __init__.py, then a module, then a folder
+        # without one (a namespace package).
+        if init in files:
+            return self._spec(fullname, digest, init, package=True)
         if rest and f"{relative}.py" in files:
             return self._spec(fullname, digest, f"{relative}.py", package=False)
-        init = f"{relative}/__init__.py" if rest else "__init__.py"
-        if not rest or init in files or any(name.startswith(f"{relative}/") for name in files):
-            # A folder of the pack is a package, with or without its __init__.py.
-            return self._spec(fullname, digest, init if init in files else "", package=True)
+        if not rest or any(name.startswith(f"{relative}/") for name in files):
+            return self._spec(fullname, digest, "", package=True)
         return None
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
@@ -87,6 +99,14 @@ class PackCodeFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         digest, relative = spec.loader_state
         if relative:  # running the pack's own code is the point
             exec(self._code(digest, relative), module.__dict__)
+
+    def get_source(self, fullname: str) -> str | None:
+        """The source of a module served here, so tracebacks show the pack's lines."""
+        spec = self.find_spec(fullname, None)
+        if spec is None or not isinstance(spec.loader_state, tuple):
+            return None
+        digest, relative = spec.loader_state
+        return self._versions[digest].get(relative) if relative else ""
 
     def _spec(
         self, fullname: str, digest: str, relative: str, *, package: bool
@@ -117,21 +137,31 @@ class PackCodeFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def _files(self, digest: str) -> dict[str, str] | None:
         with self._lock:
             held = self._versions.get(digest)
+            missing_since = self._missing.get(digest)
         if held is not None:
             return held
+        if missing_since is not None and self._clock() - missing_since < MISSING_SECONDS:
+            return None
         if self._fetch is None or self._loop is None:
             raise PackCodeUnavailable(f"no way to fetch workflow code {digest[:12]} here")
         if _running_on(self._loop):
             raise PackCodeUnavailable("workflow code cannot be fetched from the event loop")
+        future = asyncio.run_coroutine_threadsafe(self._fetch(digest), self._loop)
         try:
-            fetched = asyncio.run_coroutine_threadsafe(self._fetch(digest), self._loop).result(
-                FETCH_SECONDS
-            )
+            fetched = future.result(FETCH_SECONDS)
+        except concurrent.futures.TimeoutError:
+            future.cancel()  # no query left running for a task that has given up
+            raise PackCodeUnavailable(
+                f"workflow code {digest[:12]} could not be fetched within {FETCH_SECONDS} s"
+            ) from None
         except Exception as error:
             raise PackCodeUnavailable(
                 f"workflow code {digest[:12]} could not be fetched: {error}"
             ) from error
-        if fetched is not None:
+        if fetched is None:
+            with self._lock:
+                self._missing[digest] = self._clock()
+        else:
             self.hold(digest, fetched)
         return fetched
 
