@@ -76,6 +76,8 @@ Index(
         "queue_position IS NOT NULL AND admitted_at IS NULL AND released_at IS NULL"
     ),
 )
+# Re-runs are few: index only them, for `ON DELETE SET NULL` and finding an original's.
+Index("ix_execution_rerun_of", Execution.rerun_of, postgresql_where=text("rerun_of IS NOT NULL"))
 Index(
     "ix_execution_holding",
     Execution.action_id,

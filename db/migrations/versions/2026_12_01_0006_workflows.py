@@ -59,6 +59,13 @@ def upgrade() -> None:
         referent_schema=SCHEMA,
         ondelete="SET NULL",
     )
+    op.create_index(
+        "ix_execution_rerun_of",
+        "execution",
+        ["rerun_of"],
+        schema=SCHEMA,
+        postgresql_where=sa.text("rerun_of IS NOT NULL"),
+    )
     op.create_unique_constraint(
         "uq_execution_parent_id_parent_step",
         "execution",
@@ -78,6 +85,7 @@ def downgrade() -> None:
     op.drop_constraint("uq_inquiry_execution_id_workflow_step", "inquiry", schema=SCHEMA)
     op.drop_column("inquiry", "workflow_step", schema=SCHEMA)
     op.drop_constraint("uq_execution_parent_id_parent_step", "execution", schema=SCHEMA)
+    op.drop_index("ix_execution_rerun_of", "execution", schema=SCHEMA)
     op.drop_constraint("fk_execution_rerun_of_execution", "execution", schema=SCHEMA)
     op.drop_column("execution", "rerun_of", schema=SCHEMA)
     op.drop_column("execution", "parent_step", schema=SCHEMA)
