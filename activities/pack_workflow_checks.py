@@ -49,13 +49,13 @@ def refusal(message: str) -> ApplicationError:
 async def check_nesting(session: AsyncSession, parent: Execution, action: Action) -> None:
     """Refuse a child nested too deep, or one that would wait for a slot its own ancestors
     hold (a limit-1 workflow that runs itself would wait for itself forever)."""
-    ancestors = [parent]
-    while ancestors[-1].parent_id is not None:
-        if len(ancestors) >= MAX_NESTING:
-            raise errors.ValidationError(
-                f"workflows nest at most {MAX_NESTING} deep", details={"field": "ref"}
-            )
+    ancestors = [parent]  # the parent, its parent, ... up to the top-level execution
+    while ancestors[-1].parent_id is not None and len(ancestors) < MAX_NESTING:
         ancestors.append(await executions.repository.get(session, id=ancestors[-1].parent_id))
+    if len(ancestors) >= MAX_NESTING:  # the child would be one deeper than allowed
+        raise errors.ValidationError(
+            f"workflows nest at most {MAX_NESTING} deep", details={"field": "ref"}
+        )
     policy = await policies.effective_for_action(session, action_ref=action.ref)
     limit = policy.concurrency_limit if policy is not None else None
     holding = sum(1 for ancestor in ancestors if ancestor.action_id == action.id)
