@@ -115,6 +115,10 @@ async def _run_code(input: ExecutionInput, parameters: dict[str, Any]) -> tuple[
 
 
 def _is_temporals(error: BaseException) -> bool:
+    """The SDK's own signals through the code (eviction, deadlock interruption). Not
+    `continue_as_new`: it would restart this workflow with whatever input the code chose."""
+    if isinstance(error, workflow.ContinueAsNewError):
+        return False
     return not isinstance(error, Exception) and type(error).__module__.startswith("temporalio")
 
 

@@ -117,6 +117,31 @@ async def test_children_run_in_parallel_and_a_caught_failure_shapes_the_result(
             "ValueError: no capacity left",
         ),
         ("class Flow:\n    async def run(self):\n        return {1, 2}\n", "not JSON"),
+        (
+            "class Flow:\n    async def run(self):\n        return float('nan')\n",
+            "not JSON compliant",
+        ),
+        (
+            "class Flow:\n    async def run(self):\n        return 'x' * 1_100_000\n",
+            "more than the 1048576",
+        ),
+        # Not Exceptions, yet the code's: they end the execution like any other.
+        ("class Flow:\n    async def run(self):\n        raise SystemExit(3)\n", "SystemExit: 3"),
+        (
+            "class Flow:\n    async def run(self):\n        raise BaseException('odd')\n",
+            "BaseException: odd",
+        ),
+        (
+            "from temporalio import workflow\n\nclass Flow:\n    async def run(self):\n"
+            "        workflow.continue_as_new()\n",
+            "ContinueAsNewError",
+        ),
+        # The code's own deadline is its failure, not the action's timeout.
+        (
+            "class Flow:\n    async def run(self):\n"
+            "        raise TimeoutError('my own deadline')\n",
+            "TimeoutError: my own deadline",
+        ),
     ],
 )
 async def test_an_exception_the_code_lets_out_fails_the_execution_with_its_message(
