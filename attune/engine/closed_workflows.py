@@ -34,11 +34,14 @@ ENDINGS = {
 
 
 async def end_closed_pack_workflows(
-    sessions: async_sessionmaker[AsyncSession], starter: WorkflowStarter
+    sessions: async_sessionmaker[AsyncSession],
+    starter: WorkflowStarter,
+    *,
+    stuck_attempts: int = STUCK_ATTEMPTS,
 ) -> int:
     """End each live pack-workflow row whose workflow has closed; how many were ended.
 
-    A workflow whose task has failed `STUCK_ATTEMPTS` times in a row (code that never
+    A workflow whose task has failed `stuck_attempts` times in a row (code that never
     yields trips the SDK's deadlock detector on every attempt) is terminated first.
     """
     ended = 0
@@ -49,21 +52,24 @@ async def end_closed_pack_workflows(
                 session, runner_type=PACK_WORKFLOW_RUNNER, after=after, limit=BATCH
             )
         for execution_id in live:
-            ended += await _end_if_closed(sessions, starter, execution_id)
+            ended += await _end_if_closed(sessions, starter, execution_id, stuck_attempts)
         if len(live) < BATCH:
             return ended
         after = live[-1]
 
 
 async def _end_if_closed(
-    sessions: async_sessionmaker[AsyncSession], starter: WorkflowStarter, execution_id: int
+    sessions: async_sessionmaker[AsyncSession],
+    starter: WorkflowStarter,
+    execution_id: int,
+    stuck_attempts: int,
 ) -> int:
     handle = starter.handle(execution_id)
     try:
         description = await handle.describe()
         pending = description.raw_description.pending_workflow_task
         if description.status is WorkflowExecutionStatus.RUNNING and (
-            pending.attempt >= STUCK_ATTEMPTS
+            pending.attempt >= stuck_attempts
         ):
             await handle.terminate(
                 reason=f"its workflow task failed {pending.attempt} times in a row: code that "

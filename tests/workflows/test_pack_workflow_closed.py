@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 
 from attune.config import Settings
 from attune.engine.closed_workflows import end_closed_pack_workflows
@@ -18,7 +18,15 @@ from attune.engine.workflow_starts import WorkflowStarter
 from db.engine import create_session_factory
 from tests.conftest import TemporalServer, make_worker
 from tests.executions import wait_for_status
-from tests.workflows.pack_workflows import finished, run_workflow
+from tests.inquiries import wait_for_inquiry
+from tests.workflows.pack_workflows import (
+    children_of,
+    finished,
+    register,
+    run_workflow,
+    workflow_action,
+    write_workflow_pack,
+)
 from tests.workflows.test_pack_workflows import pack_with
 
 SLEEPER = """
@@ -104,3 +112,105 @@ async def test_a_non_deterministic_replay_fails_the_execution_instead_of_retryin
     assert outcome == "FAILED"
     assert execution["status"] == "failed"
     assert "ondeterminism" in execution["error"]
+
+
+# Fails its workflow task on every attempt, after opening an inquiry: as code that never
+# yields does (the SDK's deadlock detector), only without burning a core for the test.
+STUCK = """
+import asyncio
+from attune.sdk import ask, sleep
+from workflows.pack_code import PackCodeUnavailable
+
+class Flow:
+    async def run(self):
+        asyncio.ensure_future(ask("Still there?", ttl=600))
+        await sleep(1)
+        raise PackCodeUnavailable("stuck on purpose")
+"""
+
+
+async def test_a_workflow_whose_task_keeps_failing_is_terminated_and_its_row_ended(
+    api: httpx.AsyncClient,
+    temporal: TemporalServer,
+    engine: AsyncEngine,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    ref = await pack_with(api, tmp_path, "workflows/flow.py:Flow", STUCK)
+    starter = WorkflowStarter.from_settings(temporal.client, settings)
+    sessions = create_session_factory(engine)
+    async with make_worker(temporal, engine, settings):
+        execution_id = await run_workflow(api, f"{ref}.flow")
+        inquiry = await wait_for_inquiry(api, execution_id)
+        handle = starter.handle(execution_id)
+        attempts = 0
+        for _ in range(150):
+            description = await handle.describe()
+            attempts = description.raw_description.pending_workflow_task.attempt
+            if attempts >= 2:
+                break
+            await asyncio.sleep(0.2)
+        assert attempts >= 2
+        assert await end_closed_pack_workflows(sessions, starter, stuck_attempts=50) == 0
+        ended = await end_closed_pack_workflows(sessions, starter, stuck_attempts=2)
+        execution = await finished(api, execution_id, within=5)
+
+    assert ended == 1
+    assert (await handle.describe()).status == WorkflowExecutionStatus.TERMINATED
+    assert execution["status"] == "abandoned"
+    assert "its workflow task failed" in execution["error"]
+    assert "times in a row" in execution["error"]
+    shown = (await api.get(f"/api/v1/inquiries/{inquiry['id']}")).json()
+    assert shown["status"] == "cancelled"
+
+
+PARENT = """
+from attune.sdk import ActionFailed, run_action
+
+class Parent:
+    async def run(self):
+        try:
+            await run_action("PACK.flow", {})
+        except ActionFailed as failure:
+            return [failure.execution_id, failure.status, failure.error]
+"""
+
+
+async def test_a_child_terminated_under_its_parent_is_seen_abandoned(
+    api: httpx.AsyncClient,
+    temporal: TemporalServer,
+    engine: AsyncEngine,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    ref, folder = write_workflow_pack(
+        tmp_path,
+        code={"workflows/flow.py": SLEEPER + PARENT},
+        actions={
+            "flow": workflow_action("workflows/flow.py:Flow"),
+            "parent": workflow_action("workflows/flow.py:Parent"),
+        },
+    )
+    (folder / "actions" / "workflows" / "flow.py").write_text(
+        (SLEEPER + PARENT).replace("PACK", ref)
+    )
+    await register(api, folder)
+    starter = WorkflowStarter.from_settings(temporal.client, settings)
+    async with make_worker(temporal, engine, settings):
+        parent_id = await run_workflow(api, f"{ref}.parent")
+        child_id = None
+        for _ in range(100):
+            children = await children_of(api, parent_id)
+            if children and children[0]["status"] == "running":
+                child_id = children[0]["id"]
+                break
+            await asyncio.sleep(0.1)
+        assert child_id is not None
+        await starter.handle(child_id).terminate(reason="operator")
+        parent = await finished(api, parent_id, within=20)
+
+    assert parent["status"] == "completed", parent
+    assert parent["result"][:2] == [child_id, "abandoned"]
+    assert "closed without ending it" in parent["result"][2]
+    child = (await api.get(f"/api/v1/executions/{child_id}")).json()
+    assert child["status"] == "abandoned"
