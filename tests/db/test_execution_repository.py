@@ -355,3 +355,47 @@ async def test_very_long_and_special_strings_round_trip(session: AsyncSession) -
     found = await execution.repository.find_by_key(session, workflow_id)
     assert found is not None
     assert found.id == created.id
+
+
+async def test_stranded_children_are_requested_ones_whose_parent_has_ended(
+    session: AsyncSession,
+) -> None:
+    ended = await make_execution(session, status=ExecutionStatus.FAILED)
+    live = await make_execution(session, status=ExecutionStatus.RUNNING)
+    stranded = await make_execution(session, parent_id=ended.id)
+    started = await make_execution(session, parent_id=ended.id, status=ExecutionStatus.RUNNING)
+    waiting = await make_execution(session, parent_id=live.id)
+    later = datetime.now(UTC) + timedelta(minutes=1)
+
+    found = await execution.list_stranded_children(session, created_before=later, limit=1000)
+    too_young = await execution.list_stranded_children(
+        session, created_before=stranded.created, limit=1000
+    )
+
+    assert stranded.id in found
+    assert started.id not in found  # it ends itself
+    assert waiting.id not in found  # its parent will start it
+    assert stranded.id not in too_young  # created just now: its parent may be starting it
+
+
+async def test_live_executions_of_a_runner_page_by_id(session: AsyncSession) -> None:
+    runner = unique("runner")
+    of = await make_action(session, runner_type=runner)
+    statuses = [
+        ExecutionStatus.SCHEDULED,
+        ExecutionStatus.RUNNING,
+        ExecutionStatus.CANCELING,
+        ExecutionStatus.REQUESTED,
+        ExecutionStatus.COMPLETED,
+        ExecutionStatus.RUNNING,
+    ]
+    rows = [await make_execution(session, of, status=status) for status in statuses]
+    await make_execution(session, status=ExecutionStatus.RUNNING)  # another runner's
+
+    first = await execution.list_live_of_runner(session, runner_type=runner, limit=2)
+    rest = await execution.list_live_of_runner(
+        session, runner_type=runner, after=first[-1], limit=2
+    )
+
+    assert first == [rows[0].id, rows[1].id]
+    assert rest == [rows[2].id, rows[5].id]

@@ -18,12 +18,17 @@ from workflows.pack_code import PackCodeFinder, PackCodeUnavailable, package_for
 
 @contextmanager
 def installed(finder: PackCodeFinder) -> Iterator[PackCodeFinder]:
-    """The finder first on sys.meta_path; whatever it imported is forgotten after."""
+    """The finder alone on sys.meta_path (the worker's, from other tests, set aside);
+    whatever it imported is forgotten after."""
+    others = [each for each in sys.meta_path if isinstance(each, PackCodeFinder)]
+    for other in others:
+        sys.meta_path.remove(other)
     sys.meta_path.insert(0, finder)
     try:
         yield finder
     finally:
         sys.meta_path.remove(finder)
+        sys.meta_path[0:0] = others
         for name in [name for name in sys.modules if name.startswith(pack_code.PACKAGE_PREFIX)]:
             del sys.modules[name]
 
