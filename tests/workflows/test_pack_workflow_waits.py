@@ -210,12 +210,13 @@ class Flow:
         return {"seen": token, "used": used["result"], "refused": leaked}
 """
 TOKEN = "s3cret-t0ken"
+COUNTS_TOKEN = "grep -c 's3cret-t.ken'"
 # Counts the token's lines on stdin without printing it (nor naming it: `cmd` is no secret),
 # so that nothing but a leak could bring the token into a history.
 USE = {
     "runner_type": "local-shell-cmd",
     "parameters": {
-        "cmd": {"type": "string", "default": "grep -c 's3cret-t.ken'"},
+        "cmd": {"type": "string", "default": COUNTS_TOKEN},
         "token": {"type": "string", "secret": True},
     },
 }
@@ -246,7 +247,7 @@ async def test_a_workflow_hands_on_its_secrets_by_reference_never_by_value(
     assert result["used"] == 1  # the child found the token on its stdin
     assert "may only go into a parameter marked secret" in result["refused"]
     [use] = await children_of(api, parent_id)
-    assert use["parameters"] == {"token": "********", "cmd": USE["parameters"]["cmd"]["default"]}
+    assert use["parameters"] == {"token": "********", "cmd": COUNTS_TOKEN}
     for execution_id in (parent_id, use["id"]):
         history = await temporal.client.get_workflow_handle(
             f"execution-{execution_id}"
