@@ -84,3 +84,26 @@ async def children_of(api: httpx.AsyncClient, execution_id: int) -> list[dict[st
 
 async def register(api: httpx.AsyncClient, folder: Path) -> None:
     await register_pack(api, folder)
+
+
+FLOW_FILE = "workflows/flow.py"
+
+
+async def register_flow_pack(
+    api: httpx.AsyncClient, root: Path, source: str, actions: Mapping[str, Mapping[str, Any]]
+) -> str:
+    """Register a pack whose `actions/workflows/flow.py` is `source` (PACK in it replaced by
+    the pack's ref), with `actions` beside `step`; the pack's ref."""
+    ref = unique("wf")
+    write_workflow_pack(
+        root, code={FLOW_FILE: source.replace("PACK", ref)}, actions=actions, ref=ref
+    )
+    await register(api, root / ref)
+    return ref
+
+
+async def pack_with(
+    api: httpx.AsyncClient, root: Path, entry: str, source: str, **action: Any
+) -> str:
+    """Register a pack whose workflow `flow` runs `source` (PACK replaced by the pack's ref)."""
+    return await register_flow_pack(api, root, source, {"flow": workflow_action(entry, **action)})

@@ -22,12 +22,11 @@ from tests.inquiries import wait_for_inquiry
 from tests.workflows.pack_workflows import (
     children_of,
     finished,
-    register,
+    pack_with,
+    register_flow_pack,
     run_workflow,
     workflow_action,
-    write_workflow_pack,
 )
-from tests.workflows.test_pack_workflows import pack_with
 
 SLEEPER = """
 from attune.sdk import sleep
@@ -183,18 +182,15 @@ async def test_a_child_terminated_under_its_parent_is_seen_abandoned(
     settings: Settings,
     tmp_path: Path,
 ) -> None:
-    ref, folder = write_workflow_pack(
+    ref = await register_flow_pack(
+        api,
         tmp_path,
-        code={"workflows/flow.py": SLEEPER + PARENT},
-        actions={
+        SLEEPER + PARENT,
+        {
             "flow": workflow_action("workflows/flow.py:Flow"),
             "parent": workflow_action("workflows/flow.py:Parent"),
         },
     )
-    (folder / "actions" / "workflows" / "flow.py").write_text(
-        (SLEEPER + PARENT).replace("PACK", ref)
-    )
-    await register(api, folder)
     starter = WorkflowStarter.from_settings(temporal.client, settings)
     async with make_worker(temporal, engine, settings):
         parent_id = await run_workflow(api, f"{ref}.parent")

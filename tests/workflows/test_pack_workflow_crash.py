@@ -16,8 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from attune.config import Settings
 from tests.conftest import TEST_ENCRYPTION_KEY, TemporalServer, make_worker
 from tests.inquiries import wait_for_inquiry
-from tests.workflows.pack_workflows import children_of, finished, run_workflow
-from tests.workflows.test_pack_workflows import pack_with
+from tests.workflows.pack_workflows import (
+    children_of,
+    finished,
+    pack_with,
+    run_workflow,
+)
 
 FLOW = """
 from attune.sdk import ask, run_action, sleep

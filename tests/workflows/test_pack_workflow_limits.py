@@ -9,8 +9,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.workflows.pack_workflows import children_of, finished, run_workflow
-from tests.workflows.test_pack_workflows import pack_with
+from tests.workflows.pack_workflows import (
+    children_of,
+    finished,
+    pack_with,
+    run_workflow,
+)
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -95,16 +99,15 @@ class Flow:
 """
 
 
+async def recursive_pack(api: httpx.AsyncClient, root: Path) -> str:
+    depth = {"depth": {"type": "integer", "default": 1}}
+    return await pack_with(api, root, "workflows/flow.py:Flow", RECURSIVE, parameters=depth)
+
+
 async def test_a_workflow_that_runs_itself_stops_at_the_nesting_limit(
     api: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    ref = await pack_with(
-        api,
-        tmp_path,
-        "workflows/flow.py:Flow",
-        RECURSIVE,
-        parameters={"depth": {"type": "integer", "default": 1}},
-    )
+    ref = await recursive_pack(api, tmp_path)
 
     top = await finished(api, await run_workflow(api, f"{ref}.flow"), within=120)
 
@@ -117,13 +120,7 @@ async def test_a_workflow_that_runs_itself_stops_at_the_nesting_limit(
 async def test_a_limited_workflow_that_runs_itself_is_refused_instead_of_waiting_forever(
     api: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    ref = await pack_with(
-        api,
-        tmp_path,
-        "workflows/flow.py:Flow",
-        RECURSIVE,
-        parameters={"depth": {"type": "integer", "default": 1}},
-    )
+    ref = await recursive_pack(api, tmp_path)
     policy = {"name": "alone", "action": f"{ref}.flow", "concurrency": {"limit": 1}}
     assert (await api.post("/api/v1/policies", json=policy)).status_code == 201
 

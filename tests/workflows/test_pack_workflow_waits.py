@@ -17,12 +17,14 @@ from tests.inquiries import wait_for_inquiry
 from tests.workflows.pack_workflows import (
     children_of,
     finished,
+    pack_with,
     register,
+    register_flow_pack,
     run_workflow,
     workflow_action,
     write_workflow_pack,
 )
-from tests.workflows.test_pack_workflows import assert_replays, pack_with
+from tests.workflows.test_pack_workflows import assert_replays
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -123,18 +125,17 @@ LINGER = {
 async def test_cancelling_the_parent_cancels_children_their_processes_and_inquiries(
     api: httpx.AsyncClient, temporal: TemporalServer, tmp_path: Path
 ) -> None:
-    ref, folder = write_workflow_pack(
+    ref = await register_flow_pack(
+        api,
         tmp_path,
-        code={"workflows/flow.py": "# placeholder\n"},
-        actions={
+        CANCELLABLE,
+        {
             "flow": workflow_action(
                 "workflows/flow.py:Flow", {"pidfile": {"type": "string", "required": True}}
             ),
             "linger": LINGER,
         },
     )
-    (folder / "actions" / "workflows" / "flow.py").write_text(CANCELLABLE.replace("PACK", ref))
-    await register(api, folder)
     pidfile = tmp_path / "linger.pids"
     parent_id = await run_workflow(api, f"{ref}.flow", {"pidfile": str(pidfile)})
     inquiry = await wait_for_inquiry(api, parent_id)
@@ -225,18 +226,17 @@ USE = {
 async def test_a_workflow_hands_on_its_secrets_by_reference_never_by_value(
     api: httpx.AsyncClient, temporal: TemporalServer, tmp_path: Path
 ) -> None:
-    ref, folder = write_workflow_pack(
+    ref = await register_flow_pack(
+        api,
         tmp_path,
-        code={"workflows/flow.py": "# placeholder\n"},
-        actions={
+        SECRETIVE,
+        {
             "flow": workflow_action(
                 "workflows/flow.py:Flow", {"token": {"type": "string", "secret": True}}
             ),
             "use": USE,
         },
     )
-    (folder / "actions" / "workflows" / "flow.py").write_text(SECRETIVE.replace("PACK", ref))
-    await register(api, folder)
 
     parent_id = await run_workflow(api, f"{ref}.flow", {"token": TOKEN})
     parent = await finished(api, parent_id)

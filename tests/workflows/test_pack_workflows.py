@@ -16,10 +16,10 @@ from tests.conftest import TemporalServer
 from tests.workflows.pack_workflows import (
     children_of,
     finished,
-    register,
+    pack_with,
+    register_flow_pack,
     run_workflow,
     workflow_action,
-    write_workflow_pack,
 )
 from workflows import search_attributes
 from workflows.execution import ExecutionWorkflow
@@ -52,24 +52,6 @@ async def assert_replays(handle: WorkflowHandle[Any, Any]) -> None:
     history = await handle.fetch_history()
     replayer = Replayer(workflows=[PackWorkflow, ExecutionWorkflow], workflow_runner=PACK_SANDBOX)
     await replayer.replay_workflow(history)
-
-
-def code(source: str, ref: str) -> str:
-    return source.replace("PACK", ref)
-
-
-async def pack_with(
-    api: httpx.AsyncClient, root: Path, entry: str, source: str, **action: Any
-) -> str:
-    """Register a pack whose workflow `flow` runs `source` (PACK replaced by the pack's ref)."""
-    ref, folder = write_workflow_pack(
-        root,
-        code={"workflows/flow.py": "# placeholder\n"},
-        actions={"flow": workflow_action(entry, **action)},
-    )
-    (folder / "actions" / "workflows" / "flow.py").write_text(code(source, ref).lstrip())
-    await register(api, folder)
-    return ref
 
 
 async def test_children_run_in_parallel_and_a_caught_failure_shapes_the_result(
@@ -187,18 +169,17 @@ async def test_workflows_nest(api: httpx.AsyncClient, tmp_path: Path) -> None:
         "        step = await run_action('PACK.step', {'label': word})\n"
         "        return step['result']['label']\n"
     )
-    ref, folder = write_workflow_pack(
+    ref = await register_flow_pack(
+        api,
         tmp_path,
-        code={"workflows/flow.py": "# placeholder\n"},
-        actions={
+        source,
+        {
             "flow": workflow_action("workflows/flow.py:Outer"),
             "inner": workflow_action(
                 "workflows/flow.py:Inner", {"word": {"type": "string", "required": True}}
             ),
         },
     )
-    (folder / "actions" / "workflows" / "flow.py").write_text(code(source, ref))
-    await register(api, folder)
 
     outer_id = await run_workflow(api, f"{ref}.flow")
     outer = await finished(api, outer_id)
