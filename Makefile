@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: up test lint bench fuzz clean
+.PHONY: up test lint bench fuzz histories clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
+
+# Record again the pack workflow histories that `make test` replays (tests/histories/): after
+# a deliberate change to what pack workflows record, never to make a failing replay pass.
+histories: $(VENV)/.installed-dev
+	ATTUNE_RECORD_HISTORIES=1 $(BIN)/python -m pytest -q \
+		tests/workflows/test_pack_workflows.py tests/workflows/test_pack_workflow_waits.py
 
 # Measured numbers, not tests: bare Temporal against Attune end to end (N executions each).
 N ?= 500

@@ -67,6 +67,11 @@ class PackCodeFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             self._versions[digest] = files
             self._missing.pop(digest, None)
 
+    def held(self, digest: str) -> dict[str, str]:
+        """The files of a version held here (KeyError if it is not)."""
+        with self._lock:
+            return dict(self._versions[digest])
+
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:

@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import TemporalServer
 from tests.executions import wait_for_status
 from tests.inquiries import wait_for_inquiry
+from tests.workflows.histories import assert_replays
 from tests.workflows.pack_workflows import (
     children_of,
     finished,
@@ -24,7 +25,6 @@ from tests.workflows.pack_workflows import (
     workflow_action,
     write_workflow_pack,
 )
-from tests.workflows.test_pack_workflows import assert_replays
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -79,7 +79,9 @@ async def test_an_inquiry_inside_a_workflow_is_answered_through_the_api(
     execution = await finished(api, execution_id)
     assert execution["status"] == "completed", execution
     assert execution["result"] == {"answer": {"ok": True}}
-    await assert_replays(temporal.client.get_workflow_handle(f"execution-{execution_id}"))
+    await assert_replays(
+        temporal.client.get_workflow_handle(f"execution-{execution_id}"), path="inquiry_answered"
+    )
 
 
 async def test_an_inquiry_nobody_answers_raises_inquiry_timed_out(
@@ -96,7 +98,9 @@ async def test_an_inquiry_nobody_answers_raises_inquiry_timed_out(
     assert execution["status"] == "completed", execution
     assert execution["result"] == {"expired": inquiry["id"]}
     assert inquiry["status"] == "timeout"
-    await assert_replays(temporal.client.get_workflow_handle(f"execution-{execution_id}"))
+    await assert_replays(
+        temporal.client.get_workflow_handle(f"execution-{execution_id}"), path="inquiry_timed_out"
+    )
 
 
 CANCELLABLE = """
@@ -155,7 +159,10 @@ async def test_cancelling_the_parent_cancels_children_their_processes_and_inquir
     assert not [pid for pid in pids if _alive(pid)]
     closed = (await api.get(f"/api/v1/inquiries/{inquiry['id']}")).json()
     assert closed["status"] == "cancelled"
-    await assert_replays(temporal.client.get_workflow_handle(f"execution-{parent_id}"))
+    await assert_replays(
+        temporal.client.get_workflow_handle(f"execution-{parent_id}"),
+        path="cancelled_with_children_and_inquiry",
+    )
 
 
 def _alive(pid: int) -> bool:

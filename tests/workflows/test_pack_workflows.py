@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from temporalio.client import WorkflowHandle
-from temporalio.worker import Replayer
 
-from attune.worker import PACK_SANDBOX
 from tests.conftest import TemporalServer
+from tests.workflows.histories import assert_replays
 from tests.workflows.pack_workflows import (
     children_of,
     finished,
@@ -22,8 +19,6 @@ from tests.workflows.pack_workflows import (
     workflow_action,
 )
 from workflows import search_attributes
-from workflows.execution import ExecutionWorkflow
-from workflows.pack_workflow import PackWorkflow
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -45,13 +40,6 @@ class Deploy:
             }
         return {"unexpected": "the migration did not fail"}
 """
-
-
-async def assert_replays(handle: WorkflowHandle[Any, Any]) -> None:
-    """The pack workflow's real history replays on today's code, in the same sandbox."""
-    history = await handle.fetch_history()
-    replayer = Replayer(workflows=[PackWorkflow, ExecutionWorkflow], workflow_runner=PACK_SANDBOX)
-    await replayer.replay_workflow(history)
 
 
 async def test_children_run_in_parallel_and_a_caught_failure_shapes_the_result(
@@ -83,7 +71,10 @@ async def test_children_run_in_parallel_and_a_caught_failure_shapes_the_result(
         assert description.parent_id == f"execution-{parent_id}"
         found = description.typed_search_attributes
         assert found.get(search_attributes.PARENT_EXECUTION_ID) == parent_id
-    await assert_replays(temporal.client.get_workflow_handle(f"execution-{parent_id}"))
+    await assert_replays(
+        temporal.client.get_workflow_handle(f"execution-{parent_id}"),
+        path="children_in_parallel_failure_caught",
+    )
 
 
 @pytest.mark.parametrize(
@@ -263,4 +254,7 @@ async def test_the_actions_timeout_bounds_the_whole_workflow(
     assert "ran out of its 2 s" in parent["error"]
     [child] = await children_of(api, parent_id)
     assert child["status"] == "cancelled"
-    await assert_replays(temporal.client.get_workflow_handle(f"execution-{parent_id}"))
+    await assert_replays(
+        temporal.client.get_workflow_handle(f"execution-{parent_id}"),
+        path="timeout_cancels_children",
+    )
