@@ -8,6 +8,7 @@ recorded, and it never breaks ingestion of the event or the other rules.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +18,10 @@ from activities.runners.types import SHELL_PARAMETERS
 from attune import errors
 from attune.engine.execution_requests import record_failed_execution, request_execution
 from attune.engine.payloads import validate_payload
+from attune.engine.rule_chains import SYSTEM_TRIGGERS, listens
 from attune.engine.workflow_starts import PendingStart, WorkflowStarter
 from attune.json_limits import check_json
+from attune.packs.definitions import TIMER_TRIGGER_TYPE
 from attune.packs.parameters import mask_secrets, secret_parameters
 from attune.rules.criteria import matches
 from attune.rules.templating import render_parameters_off_loop
@@ -46,11 +49,35 @@ class Ingested:
 
 
 async def find_accepting_trigger(session: AsyncSession, ref: str) -> Trigger:
-    """The trigger to emit on; `NotFound` or `Conflict` (disabled) naming it otherwise."""
+    """The trigger a caller may emit on; `NotFound` or `Conflict` naming it otherwise.
+
+    Conflict for a disabled trigger, and for those only Attune fires: a timer's event
+    would run every rule of that timer, and a made-up `core.execution_finished` would
+    pass for a real result.
+    """
     trigger = await triggers.repository.get_by_key(session, ref)
     if not trigger.enabled:
         raise errors.Conflict(f"trigger {ref!r} is disabled", details={"trigger": ref})
+    if trigger.trigger_type == TIMER_TRIGGER_TYPE or ref in SYSTEM_TRIGGERS:
+        raise errors.Conflict(
+            f"trigger {ref!r} is fired by Attune itself, not through the API",
+            details={"trigger": ref},
+        )
     return trigger
+
+
+@dataclass(frozen=True)
+class EventSource:
+    """Where an event comes from, when not from a caller of the API.
+
+    `dedupe_key` names the occurrence (a timer's schedule and fire time, an execution's
+    end): writing it twice makes one event. `rules` limits the candidates (a timer's
+    event is its own rule's alone); `sensor_id` is the sensor that dispatched it.
+    """
+
+    dedupe_key: str | None = None
+    sensor_id: int | None = None
+    rules: Sequence[Rule] | None = None
 
 
 async def ingest_event(
@@ -59,25 +86,40 @@ async def ingest_event(
     trigger: Trigger,
     payload: Any,
     encryption_key: bytes | None = None,
-) -> Ingested:
+    source: EventSource | None = None,
+) -> Ingested | None:
     """Write the event, then an enforcement and an execution for each rule it matches.
 
     `encryption_key` seals the secret parameters of the executions (see `secret_parameters`).
+    None only when `source.dedupe_key` names an event already written.
     """
+    source = source or EventSource()
     # Events come from more than HTTP (sensors, timers): whatever is stored must read back.
     check_json(payload, field="payload")
     validate_payload(trigger.payload_schema, payload, trigger_ref=trigger.ref)
-    event = await events.repository.create(
-        session, trigger_id=trigger.id, trigger_ref=trigger.ref, payload=payload
-    )
+    values = {
+        "trigger_id": trigger.id,
+        "trigger_ref": trigger.ref,
+        "payload": payload,
+        "source_sensor_id": source.sensor_id,
+    }
+    if source.dedupe_key is None:
+        event: Event | None = await events.repository.create(session, **values)
+    else:
+        event = await events.create_once(session, dedupe_key=source.dedupe_key, **values)
+    if event is None:
+        return None
     ingested = Ingested(event=event)
     lookups = _Lookups(session)
-    matched = [
-        rule
-        for rule in await rules.list_enabled_for_trigger_ref(
+    candidates = source.rules
+    if candidates is None:
+        candidates = await rules.list_enabled_for_trigger_ref(
             session, trigger_ref=trigger.ref, limit=MAX_LIMIT
         )
-        if matches(rule.criteria, payload)
+    matched = [
+        rule
+        for rule in candidates
+        if rule.enabled and listens(rule, payload) and matches(rule.criteria, payload)
     ]
     # By action first: admission locks each action's queue until commit, and taking those
     # locks in one global order is what keeps two events from deadlocking on them.
@@ -94,12 +136,31 @@ async def accept_event(
     payload: Any,
     encryption_key: bytes | None = None,
 ) -> Ingested:
-    """Ingest the event, commit its rows, then start the workflows of its executions."""
+    """Ingest a caller's event, commit its rows, then start its executions' workflows."""
+    ingested = await accept_sourced_event(
+        session, starter, trigger=trigger, payload=payload, encryption_key=encryption_key
+    )
+    assert ingested is not None, "an event without a dedupe key is always written"
+    return ingested
+
+
+async def accept_sourced_event(
+    session: AsyncSession,
+    starter: WorkflowStarter,
+    *,
+    trigger: Trigger,
+    payload: Any,
+    encryption_key: bytes | None = None,
+    source: EventSource | None = None,
+) -> Ingested | None:
+    """`accept_event` for an event from `source`: None (nothing written) when its
+    `dedupe_key` names an event already written."""
     ingested = await ingest_event(
-        session, trigger=trigger, payload=payload, encryption_key=encryption_key
+        session, trigger=trigger, payload=payload, encryption_key=encryption_key, source=source
     )
     await session.commit()
-    await starter.start_and_record(session, ingested.to_start)
+    if ingested is not None:
+        await starter.start_and_record(session, ingested.to_start)
     return ingested
 
 

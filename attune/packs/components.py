@@ -22,6 +22,7 @@ from attune.packs.definitions import (
     LIMIT_FIELDS,
     PYTHON_ENTRY_RUNNER_TYPES,
     SCRIPT_RUNNER_TYPES,
+    TIMER_TRIGGER_TYPE,
     TRIGGER_TYPES,
     ActionDefinition,
     PolicyDefinition,
@@ -45,7 +46,7 @@ ACTION_FIELDS = (
     "timeout",
     "enabled",
 )
-TRIGGER_FIELDS = (*COMMON_FIELDS, "type", "payload_schema")
+TRIGGER_FIELDS = (*COMMON_FIELDS, "type", "payload_schema", "parameters_schema")
 RULE_FIELDS = (*COMMON_FIELDS, "enabled", "trigger", "criteria", "action")
 POLICY_FIELDS = (*COMMON_FIELDS, "enabled", "action", *LIMIT_FIELDS)
 MAX_TIMEOUT = 2**31 - 1  # action.timeout_seconds is an INTEGER column
@@ -91,24 +92,35 @@ def load_action(
 
 
 def load_trigger(
-    file: str, data: Mapping[str, Any], problems: Problems
+    file: str, data: Mapping[str, Any], problems: Problems, *, timers: bool = False
 ) -> TriggerDefinition | None:
-    """The trigger in `data` (read from `file`), or None when it has problems."""
+    """The trigger in `data` (read from `file`), or None when it has problems.
+
+    `timers`: whether type `timer` is allowed (the core pack's, which Attune schedules).
+    """
     before = problems.count
     fields = Fields(file, data, problems, allowed=TRIGGER_FIELDS)
+    return trigger_definition(fields, component_name(fields), timers=timers, before=before)
+
+
+def trigger_definition(
+    fields: Fields, name: str | None, *, timers: bool, before: int
+) -> TriggerDefinition | None:
+    """The trigger whose fields are `fields` (a file, or one of a sensor's `trigger_types`)."""
     kind = fields.text("type") or "custom"
-    if kind not in TRIGGER_TYPES:
-        known = ", ".join(sorted(TRIGGER_TYPES))
-        fields.problem("type", f"unknown {excerpt(kind)} (one of {known})")
+    known = TRIGGER_TYPES | {TIMER_TRIGGER_TYPE} if timers else TRIGGER_TYPES
+    if kind not in known:
+        fields.problem("type", f"unknown {excerpt(kind)} (one of {', '.join(sorted(known))})")
     definition = TriggerDefinition(
-        file=file,
-        name=component_name(fields) or "",
+        file=fields.file,
+        name=name or "",
         trigger_type=kind,
         label=fields.text("label"),
         description=fields.text("description"),
         payload_schema=json_schema(fields, "payload_schema") or {},
+        parameters_schema=json_schema(fields, "parameters_schema") or {},
     )
-    return definition if problems.count == before else None
+    return definition if fields.problems.count == before else None
 
 
 def load_rule(file: str, data: Mapping[str, Any], problems: Problems) -> RuleDefinition | None:
@@ -116,7 +128,7 @@ def load_rule(file: str, data: Mapping[str, Any], problems: Problems) -> RuleDef
     before = problems.count
     fields = Fields(file, data, problems, allowed=RULE_FIELDS)
     hint = "a ref like pack.name"
-    trigger_ref = fields.matching("trigger", REF, hint, required=True)
+    trigger_ref, trigger_parameters = _rule_trigger(fields, hint)
     criteria = fields.mapping("criteria") or {}
     _check_criteria(fields, criteria)
     action = fields.mapping("action", required=True)
@@ -134,8 +146,21 @@ def load_rule(file: str, data: Mapping[str, Any], problems: Problems) -> RuleDef
         criteria=criteria,
         action_parameters=action_parameters,
         enabled=fields.flag("enabled", True),
+        trigger_parameters=trigger_parameters,
     )
     return definition if problems.count == before else None
+
+
+def _rule_trigger(fields: Fields, hint: str) -> tuple[str | None, dict[str, Any]]:
+    """A rule's `trigger`: a ref, or StackStorm's `{type: REF, parameters: {...}}`."""
+    given = fields.data.get("trigger")
+    if not isinstance(given, Mapping):
+        return fields.matching("trigger", REF, hint, required=True), {}
+    nested = Fields(
+        fields.file, given, fields.problems, allowed=["type", "parameters"], prefix="trigger."
+    )
+    ref = nested.matching("type", REF, hint, required=True)
+    return ref, nested.mapping("parameters") or {}
 
 
 def load_policy(file: str, data: Mapping[str, Any], problems: Problems) -> PolicyDefinition | None:

@@ -33,7 +33,12 @@ PYTHON_ENTRY_RUNNER_TYPES = frozenset({"python-script", PACK_WORKFLOW_RUNNER})
 """Runners whose entry point is `file.py:name`."""
 
 TRIGGER_TYPES = frozenset({"webhook", "custom"})
-"""Trigger types a pack may declare (timers are made by Attune, not shipped in packs)."""
+"""Trigger types a pack may declare."""
+
+TIMER_TRIGGER_TYPE = "timer"
+"""Only the core pack declares timers: Attune schedules them (see `attune.timers`)."""
+
+CORE_PACK = "core"
 
 MAX_INTEGER = 2**31 - 1
 """The largest value of an INTEGER column (a policy's limit and queue length)."""
@@ -75,6 +80,21 @@ class TriggerDefinition:
     label: str | None = None
     description: str | None = None
     payload_schema: dict[str, Any] = field(default_factory=dict)
+    parameters_schema: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SensorDefinition:
+    """A sensor file: `entry_point` is `sensors/file.py:ClassName`, relative to the pack."""
+
+    file: str
+    name: str
+    entry_point: str
+    trigger_refs: list[str]
+    poll_interval_seconds: int
+    label: str | None = None
+    description: str | None = None
+    enabled: bool = True
 
 
 @dataclass(frozen=True)
@@ -90,6 +110,9 @@ class RuleDefinition:
     criteria: dict[str, Any] = field(default_factory=dict)
     action_parameters: dict[str, Any] = field(default_factory=dict)
     enabled: bool = True
+    # `trigger: {type: REF, parameters: {...}}`: checked against the trigger's schema when
+    # the pack registers, since the trigger may be another pack's.
+    trigger_parameters: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -220,6 +243,7 @@ class PackDefinition:
     triggers: tuple[TriggerDefinition, ...] = ()
     rules: tuple[RuleDefinition, ...] = ()
     policies: tuple[PolicyDefinition, ...] = ()
+    sensors: tuple[SensorDefinition, ...] = ()
     # The Python files its python-workflow actions run, when it has any.
     workflow_code: WorkflowCode | None = None
 

@@ -8,6 +8,7 @@ resolves rules' and policies' refs to other packs. The layout:
     triggers/NAME.yaml   a trigger
     rules/NAME.yaml      a rule
     policies/NAME.yaml   a policy: concurrency and rate limits on one action
+    sensors/NAME.yaml    a sensor: a polling class under the pack (see `sensors`)
 
 Component files end in `.yaml` or `.yml`; other files and sub-folders are not components.
 
@@ -32,10 +33,17 @@ from attune.packs.components import (
     load_rule,
     load_trigger,
 )
-from attune.packs.definitions import ActionDefinition, PackDefinition
+from attune.packs.definitions import (
+    CORE_PACK,
+    ActionDefinition,
+    PackDefinition,
+    SensorDefinition,
+    TriggerDefinition,
+)
 from attune.packs.fields import NAME, SEMVER, Fields
 from attune.packs.json_schema import dotted, instance_violations
 from attune.packs.problems import PackError, Problem, Problems
+from attune.packs.sensors import load_sensor
 from attune.packs.workflow_code import WorkflowCode, check_entry_class, collect_workflow_code
 from attune.packs.yaml_files import LINK_LOOP, OUTSIDE_THE_PACK, read_mapping
 
@@ -86,9 +94,16 @@ def load_pack(path: Path) -> PackDefinition:
     actions = _load_kind(
         folder, "actions", problems, lambda file, data: load_action(folder, file, data, problems)
     )
+    timers = pack.get("ref") == CORE_PACK
     triggers = _load_kind(
-        folder, "triggers", problems, lambda file, data: load_trigger(file, data, problems)
+        folder,
+        "triggers",
+        problems,
+        lambda file, data: load_trigger(file, data, problems, timers=timers),
     )
+    sensors, declared = _load_sensors(folder, pack.get("ref"), problems)
+    triggers = _with_declared_triggers(triggers, declared, problems)
+    _check_sensor_triggers(pack.get("ref"), sensors, triggers, problems)
     rules = _load_kind(
         folder, "rules", problems, lambda file, data: load_rule(file, data, problems)
     )
@@ -104,8 +119,52 @@ def load_pack(path: Path) -> PackDefinition:
         triggers=tuple(triggers),
         rules=tuple(rules),
         policies=tuple(policies),
+        sensors=tuple(sensors),
         workflow_code=code,
     )
+
+
+def _load_sensors(
+    folder: Path, pack_ref: str | None, problems: Problems
+) -> tuple[list[SensorDefinition], list[TriggerDefinition]]:
+    """The sensors that loaded, and the triggers their files declare (`trigger_types`)."""
+    declared: list[TriggerDefinition] = []
+
+    def load(file: str, data: dict[str, Any]) -> SensorDefinition | None:
+        sensor, triggers = load_sensor(folder, pack_ref, file, data, problems)
+        declared.extend(triggers)
+        return sensor
+
+    return _load_kind(folder, "sensors", problems, load), declared
+
+
+def _with_declared_triggers(
+    triggers: list[TriggerDefinition], declared: list[TriggerDefinition], problems: Problems
+) -> list[TriggerDefinition]:
+    """The pack's triggers: its files' and those its sensors declare, each name once."""
+    first = {trigger.name: trigger.file for trigger in triggers}
+    for trigger in declared:
+        if trigger.name in first:
+            also = f"{trigger.name!r} is also defined by {first[trigger.name]}"
+            problems.add(trigger.file, "trigger_types", also)
+        first.setdefault(trigger.name, trigger.file)
+    return [*triggers, *(item for item in declared if first[item.name] == item.file)]
+
+
+def _check_sensor_triggers(
+    pack_ref: str | None,
+    sensors: Sequence[SensorDefinition],
+    triggers: Sequence[TriggerDefinition],
+    problems: Problems,
+) -> None:
+    """Every trigger a sensor names is one of the pack's."""
+    known = {f"{pack_ref}.{trigger.name}" for trigger in triggers}
+    for sensor in sensors:
+        for ref in sensor.trigger_refs:
+            if ref not in known:
+                name = ref.partition(".")[2]
+                unknown = f"unknown trigger {ref!r}: no triggers/{name}.yaml"
+                problems.add(sensor.file, "triggers", unknown)
 
 
 def _with_workflow_code(

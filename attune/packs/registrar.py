@@ -22,12 +22,15 @@ from attune.packs.definitions import (
     PackDefinition,
     PolicyDefinition,
     RuleDefinition,
+    SensorDefinition,
     TriggerDefinition,
 )
+from attune.packs.json_schema import dotted, instance_violations
 from attune.packs.loader import load_pack
 from attune.packs.problems import Problems
+from attune.timers.specs import TIMER_TRIGGERS, TimerError, timer_spec
 from db.models import Pack, PackContent
-from db.repositories import action, pack, policy, rule, trigger, workflow_code
+from db.repositories import action, pack, policy, rule, sensor, trigger, workflow_code
 from db.repositories.base import MAX_LIMIT, Repository
 
 ContentT = TypeVar("ContentT", bound=PackContent)
@@ -55,6 +58,7 @@ class RegistrationSummary:
     triggers: Changes
     rules: Changes
     policies: Changes
+    sensors: Changes = Changes()
 
 
 async def register_pack_folder(session: AsyncSession, path: Path) -> RegistrationSummary:
@@ -72,6 +76,7 @@ async def register_pack(session: AsyncSession, definition: PackDefinition) -> Re
     packs, in the database. Flushes, never commits.
     """
     other_triggers, other_actions = await _resolve_other_packs(session, definition)
+    await _check_trigger_parameters(session, definition)
     record, pack_change = await _upsert_pack(session, definition)
     if definition.workflow_code is not None:
         # Kept for good: a run that started on this version replays on it.
@@ -106,6 +111,12 @@ async def register_pack(session: AsyncSession, definition: PackDefinition) -> Re
         for item in definition.policies
     }
     _, policy_changes = await _sync(session, policy.repository, record, policies)
+    _, sensor_changes = await _sync(
+        session,
+        sensor.repository,
+        record,
+        {definition.ref_of(item.name): _columns(item) for item in definition.sensors},
+    )
     return RegistrationSummary(
         pack=record.ref,
         pack_id=record.id,
@@ -114,7 +125,37 @@ async def register_pack(session: AsyncSession, definition: PackDefinition) -> Re
         triggers=trigger_changes,
         rules=rule_changes,
         policies=policy_changes,
+        sensors=sensor_changes,
     )
+
+
+async def _check_trigger_parameters(session: AsyncSession, definition: PackDefinition) -> None:
+    """Each rule's trigger parameters against its trigger's `parameters_schema`.
+
+    A timer's are checked further (a cron field, a time zone), so that a bad timer is
+    refused here, naming its file and field, rather than by Temporal later. PackError.
+    """
+    problems = Problems()
+    own = {definition.ref_of(item.name): item.parameters_schema for item in definition.triggers}
+    for item in definition.rules:
+        schema = own.get(item.trigger_ref)
+        if schema is None:
+            found = await trigger.repository.find_by_key(session, item.trigger_ref)
+            schema = found.parameters_schema if found is not None else {}
+        where = "trigger.parameters"
+        if not schema:
+            if item.trigger_parameters:
+                problems.add(item.file, where, f"trigger {item.trigger_ref!r} takes no parameters")
+            continue
+        violations = instance_violations(schema, item.trigger_parameters)
+        for violation in violations:
+            problems.add(item.file, dotted(where, violation.path), violation.message)
+        if not violations and item.trigger_ref in TIMER_TRIGGERS:
+            try:
+                timer_spec(item.trigger_ref, item.trigger_parameters)
+            except TimerError as error:
+                problems.add(item.file, f"{where}.{error.field}", error.message)
+    problems.raise_if_any()
 
 
 @dataclass(frozen=True)
@@ -264,7 +305,11 @@ async def _all_of_pack(
 
 
 def _columns(
-    item: ActionDefinition | TriggerDefinition | RuleDefinition | PolicyDefinition,
+    item: ActionDefinition
+    | TriggerDefinition
+    | RuleDefinition
+    | PolicyDefinition
+    | SensorDefinition,
 ) -> dict[str, Any]:
     """A definition's fields, which are named after their columns, less the source file."""
     return {name: value for name, value in asdict(item).items() if name != "file"}

@@ -32,6 +32,7 @@ from db.models.queue_stats import QueueStats
 from db.models.rule import Rule
 from db.models.runtime import Runtime
 from db.models.sensor import Sensor
+from db.models.system_event import SystemEvent
 from db.models.trigger import Trigger
 from db.models.webhook_delivery import WebhookDelivery
 from db.models.worker import Worker
@@ -68,6 +69,7 @@ __all__ = [
     "Runtime",
     "RuntimeType",
     "Sensor",
+    "SystemEvent",
     "Trigger",
     "WebhookDelivery",
     "Worker",

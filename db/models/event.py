@@ -23,3 +23,6 @@ class Event(Record, Base):
     source_sensor_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("attune.sensor.id", ondelete="SET NULL")
     )
+    # Who wrote it and for which occurrence (a timer's schedule and fire time, say): a
+    # retried firing writes the same key, and the unique constraint keeps one event.
+    dedupe_key: Mapped[str | None] = mapped_column(Text, unique=True)

@@ -19,7 +19,9 @@ class Rule(PackContent, Base):
     trigger_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("attune.trigger.id", ondelete="SET NULL")
     )
-    trigger_ref: Mapped[str] = mapped_column(Text)
+    trigger_ref: Mapped[str] = mapped_column(Text, index=True)
+    # `trigger: {type, parameters}`: checked against the trigger's `parameters_schema`.
+    trigger_parameters: Mapped[dict[str, Any]] = json_object()
     action_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("attune.action.id", ondelete="SET NULL")
     )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, Text, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, TIMESTAMP
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.base import Base, PackContent, json_object, pack_content_checks
@@ -30,3 +31,9 @@ class Sensor(PackContent, Base):
     config: Mapped[dict[str, Any]] = json_object()
     poll_interval_seconds: Mapped[int | None] = mapped_column(Integer)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # What the sensor keeps between polls (its cursor), saved after every poll.
+    state: Mapped[dict[str, Any]] = json_object()
+    last_poll_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
+    # Set by a poll that raised, cleared by the next that did not.
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failing_since: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))

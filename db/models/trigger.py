@@ -23,5 +23,7 @@ class Trigger(PackContent, Base):
         Text, default="custom", server_default=text("'custom'")
     )
     payload_schema: Mapped[dict[str, Any]] = json_object()
+    # What a rule may give in `trigger: {type, parameters}` (a timer's interval, say).
+    parameters_schema: Mapped[dict[str, Any]] = json_object()
     webhook_secret: Mapped[str | None] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))

@@ -109,9 +109,17 @@ def test_the_core_pack_loads() -> None:
         "default": 30,
     }
     assert http["properties"]["verify_tls"]["default"] is True
-    (webhook,) = pack.triggers
-    assert (webhook.name, webhook.trigger_type) == ("webhook", "webhook")
-    assert webhook.payload_schema == {"type": "object"}
+    triggers = {trigger.name: trigger for trigger in pack.triggers}
+    assert {name: trigger.trigger_type for name, trigger in triggers.items()} == {
+        "webhook": "webhook",
+        "interval": "timer",
+        "cron": "timer",
+        "date": "timer",
+        "execution_finished": "custom",
+        "inquiry_created": "custom",
+    }
+    assert triggers["webhook"].payload_schema == {"type": "object"}
+    assert triggers["interval"].parameters_schema["required"] == ["unit", "delta"]
 
 
 def test_core_echo_returns_its_message() -> None:

@@ -1,0 +1,1 @@
+"""Timers: the core pack's timer triggers, each timer rule a Temporal Schedule of its own."""
