@@ -6,7 +6,6 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -15,16 +14,14 @@ import typer
 import uvicorn
 from rich.console import Console
 
+from attune.cli_rules import rule_app
+from attune.cli_support import cli_settings as _settings
+from attune.cli_support import run_checked as _run_checked
 from attune.config import (
-    Settings,
-    SettingsError,
-    load_settings,
     required_database_url,
     temporal_target,
 )
 from attune.encryption_key import generate_encryption_key
-from attune.errors import AttuneError
-from attune.logs import configure_logging
 
 app = typer.Typer(help="Attune: event-driven automation on Temporal.", no_args_is_help=True)
 pack_app = typer.Typer(help="Install and update packs.", no_args_is_help=True)
@@ -36,28 +33,7 @@ app.add_typer(inquiry_app, name="inquiry")
 execution_app = typer.Typer(help="Work with executions: runs of actions.", no_args_is_help=True)
 app.add_typer(execution_app, name="execution")
 errors = Console(stderr=True, highlight=False)
-
-
-def _settings() -> Settings:
-    """Load settings or stop with exit code 2 and a message that names the bad setting."""
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        errors.print(f"[bold red]attune:[/] {error}")
-        raise typer.Exit(code=2) from None
-    configure_logging(settings.log_level)
-    return settings
-
-
-def _run_checked(step: Callable[[], None]) -> None:
-    try:
-        step()
-    except SettingsError as error:
-        errors.print(f"[bold red]attune:[/] {error}")
-        raise typer.Exit(code=2) from None
-    except (ConnectionError, OSError, AttuneError) as error:
-        errors.print(f"[bold red]attune:[/] {error}")
-        raise typer.Exit(code=1) from None
+app.add_typer(rule_app, name="rule")
 
 
 def _json_object(option: str, text: str, *, example: str) -> dict[str, Any]:

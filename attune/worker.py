@@ -17,11 +17,13 @@ from activities.execution import ExecutionActivities, RunnerSettings
 from activities.inquiries import InquiryActivities
 from activities.pack_workflows import PackWorkflowActivities
 from activities.runners.action_user import resolve_action_user
+from activities.timers import TimerActivities
 from attune.config import (
     Settings,
     required_database_url,
     temporal_target,
 )
+from attune.engine.event_sources import run_event_sources
 from attune.engine.reconciler import run_reconciler
 from attune.engine.workflow_starts import WorkflowStarter
 from attune.rate_limited_queues import REFRESH_INTERVAL, RateLimitedQueues
@@ -32,6 +34,7 @@ from workflows.execution import ExecutionWorkflow
 from workflows.pack_code import pack_code_finder
 from workflows.pack_workflow import PackWorkflow
 from workflows.ping import PingWorkflow
+from workflows.timer_firing import TimerFiringWorkflow
 
 logger = logging.getLogger(__name__)
 
@@ -93,11 +96,12 @@ def build_worker(
         autocommit=create_autocommit_session_factory(engine),
         encryption_key=key,
     )
+    timers = TimerActivities(transactions, children, encryption_key=key)
     connect_pack_code(transactions)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[PingWorkflow, ExecutionWorkflow, PackWorkflow],
+        workflows=[PingWorkflow, ExecutionWorkflow, PackWorkflow, TimerFiringWorkflow],
         activities=[
             diagnostics.ping_database,
             executions.run_execution,
@@ -113,6 +117,7 @@ def build_worker(
             packs.child_ending,
             packs.abandon_child,
             packs.open_inquiry,
+            timers.fire_timer,
         ],
         workflow_runner=PACK_SANDBOX,
         max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
@@ -182,6 +187,14 @@ async def run_worker(settings: Settings) -> None:
             webhook_tolerance=timedelta(seconds=settings.webhook_tolerance_seconds),
         )
     )
+    event_sources = asyncio.create_task(
+        run_event_sources(
+            create_session_factory(engine),
+            WorkflowStarter.from_settings(client, settings),
+            stop=stop,
+            encryption_key=settings.encryption_key_bytes,
+        )
+    )
     rate_limited = build_rate_limited_queues(
         client,
         task_queue=settings.task_queue,
@@ -203,5 +216,6 @@ async def run_worker(settings: Settings) -> None:
     finally:
         stop.set()
         await reconciler
+        await event_sources
         await pollers
         await engine.dispose()

@@ -11,3 +11,13 @@ PACK_WORKFLOW = "attune.PackWorkflow"
 def workflow_id_for(execution_id: int) -> str:
     """The workflow id of an execution."""
     return f"execution-{execution_id}"
+
+
+TIMER_FIRING_WORKFLOW = "attune.TimerFiring"
+"""One firing of a timer rule's schedule: turns it into that rule's event."""
+
+
+def schedule_id_for(rule_ref: str) -> str:
+    """The id of a timer rule's Temporal Schedule (Web UI's Schedules page, `temporal
+    schedule list`)."""
+    return f"rule-{rule_ref}"

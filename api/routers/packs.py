@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import ServicesDep, SessionDep
+from api.event_sources import pass_on_to_temporal
 from api.responses import errors_of
 from api.schemas.catalog import PackRead, PackRegister
 from api.schemas.pages import DEFAULT_PAGE, CatalogPage, Limit, Offset, catalog_page
@@ -110,4 +111,5 @@ async def _register(
     if summary.policies.updated or summary.policies.removed:
         # A raised or removed limit frees slots that executions already wait for.
         await grant_all_waiting(session, services.starter.client)
+    await pass_on_to_temporal(services)
     return summary

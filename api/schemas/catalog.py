@@ -71,10 +71,19 @@ class TriggerRead(_ContentRead):
 
 class RuleRead(_ContentRead):
     trigger_ref: str
+    trigger_parameters: dict[str, Any]
     action_ref: str
     criteria: dict[str, Any]
     action_parameters: dict[str, Any]
     enabled: bool
+
+
+class RuleUpdate(BaseModel):
+    """What the API may change of a rule; the rest comes from its pack's file."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    enabled: bool = Field(description="False stops the rule; a timer rule's schedule pauses.")
 
 
 class PolicyCreate(PolicyLimits):

@@ -1,0 +1,65 @@
+"""What a worker runs besides its tasks to keep event sources going.
+
+- Timer schedules are reconciled from the rule rows when the worker starts and then every
+  `RESYNC_INTERVAL` (the API also reconciles after each change it makes), so a change
+  the API could not pass on to Temporal (Temporal down at that moment) still lands.
+- Attune's own triggers are dispatched every `DISPATCH_INTERVAL`: a rule chained on
+  `core.execution_finished` fires about that long after the execution ends.
+
+A failed pass is logged and retried; it never stops the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+
+from attune.engine.system_triggers import dispatch_system_events
+from attune.engine.workflow_starts import WorkflowStarter
+from attune.timers.schedules import reconcile_schedules
+
+logger = logging.getLogger(__name__)
+
+DISPATCH_INTERVAL = timedelta(seconds=1)
+RESYNC_INTERVAL = timedelta(minutes=1)
+
+
+async def reconcile_event_sources(
+    sessions: async_sessionmaker[AsyncSession], client: Client, *, task_queue: str
+) -> None:
+    """Make Temporal's timer schedules match the rules."""
+    await reconcile_schedules(sessions, client, task_queue=task_queue)
+
+
+async def run_event_sources(
+    sessions: async_sessionmaker[AsyncSession],
+    starter: WorkflowStarter,
+    *,
+    stop: asyncio.Event,
+    encryption_key: bytes | None = None,
+    dispatch_interval: timedelta = DISPATCH_INTERVAL,
+    resync_interval: timedelta = RESYNC_INTERVAL,
+) -> None:
+    """Reconcile and dispatch until `stop` is set."""
+    next_resync = 0.0
+    while not stop.is_set():
+        if time.monotonic() >= next_resync:
+            try:
+                await reconcile_event_sources(
+                    sessions, starter.client, task_queue=starter.task_queue
+                )
+                next_resync = time.monotonic() + resync_interval.total_seconds()
+            except Exception:
+                logger.exception("reconciling timers failed; retrying")
+        try:
+            await dispatch_system_events(sessions, starter, encryption_key=encryption_key)
+        except Exception:
+            logger.exception("dispatching Attune's own triggers failed; retrying")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), dispatch_interval.total_seconds())

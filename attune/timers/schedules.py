@@ -1,0 +1,176 @@
+"""Keeping one Temporal Schedule per timer rule, the rule rows being the truth.
+
+Each rule on `core.interval`, `core.cron` or `core.date` has the schedule `rule-<ref>`:
+created when the rule appears, updated when its trigger parameters change, paused while
+the rule is disabled, deleted with the rule. `reconcile_schedules` makes Temporal match
+the rows and is safe to run at any time, in any number of processes at once: the worker
+runs it when it starts and every minute, the API after each change to rules.
+
+Chosen on purpose:
+- Overlap `SKIP`: a firing still running (no worker up, say) makes the next ones skip
+  instead of piling up, so a worker back after an hour does not fire an hour of events.
+- Catch-up window one minute: firings missed while Temporal itself was down for longer
+  are not made up; a timer is "every N", not "N times".
+- A date timer's schedule takes one action; once fired it stays, done, until its rule
+  changes or goes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.api.common.v1 import Payload
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleDescription,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleState,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
+
+from activities.timer_types import TimerFiringInput
+from attune.timers.specs import TIMER_TRIGGERS, TimerError, timer_spec
+from db.models import Rule
+from db.repositories import rule as rules
+from db.repositories.base import MAX_LIMIT
+from workflows.ids import TIMER_FIRING_WORKFLOW, schedule_id_for
+
+logger = logging.getLogger(__name__)
+
+SCHEDULE_PREFIX = schedule_id_for("")
+CATCHUP_WINDOW = timedelta(minutes=1)
+DIGEST_MEMO = "attune_timer"
+# Bumped when what a schedule holds changes shape, so every schedule is rewritten once.
+SCHEDULE_FORMAT = 1
+
+
+@dataclass
+class ScheduleChanges:
+    """The schedule ids reconciling touched, by what it did to them."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    paused: list[str] = field(default_factory=list)
+    unpaused: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+
+async def reconcile_schedules(
+    sessions: async_sessionmaker[AsyncSession], client: Client, *, task_queue: str
+) -> ScheduleChanges:
+    """Create, update, pause, unpause and delete schedules until they match the rules."""
+    async with sessions() as session:
+        wanted = {schedule_id_for(rule.ref): rule for rule in await _timer_rules(session)}
+    changes = ScheduleChanges()
+    for schedule_id, rule in wanted.items():
+        try:
+            await _ensure(client, schedule_id, rule, task_queue, changes)
+        except TimerError as error:  # a row written by hand, past the registrar's checks
+            logger.error("rule %s makes no timer: %s: %s", rule.ref, error.field, error)
+    # Listing lags a little behind creation; a schedule it misses is deleted next pass.
+    async for listed in await client.list_schedules():
+        if listed.id.startswith(SCHEDULE_PREFIX) and listed.id not in wanted:
+            await client.get_schedule_handle(listed.id).delete()
+            changes.deleted.append(listed.id)
+    if any(vars(changes).values()):
+        logger.info("timer schedules reconciled: %s", changes)
+    return changes
+
+
+def schedule_for(rule: Rule, task_queue: str) -> Schedule:
+    """The schedule a timer rule should have, paused when the rule is disabled."""
+    timer = timer_spec(rule.trigger_ref, rule.trigger_parameters)
+    schedule_id = schedule_id_for(rule.ref)
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            TIMER_FIRING_WORKFLOW,
+            TimerFiringInput(rule_ref=rule.ref, schedule_id=schedule_id),
+            id=f"timer-{rule.ref}",
+            task_queue=task_queue,
+            memo={DIGEST_MEMO: _digest(rule, task_queue)},
+            static_summary=f"Timer of rule {rule.ref}: {timer.summary}"[:200],
+        ),
+        spec=timer.spec,
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=CATCHUP_WINDOW),
+        state=ScheduleState(
+            paused=not rule.enabled,
+            note=_note(rule),
+            limited_actions=timer.once,
+            remaining_actions=1 if timer.once else 0,
+        ),
+    )
+
+
+async def _ensure(
+    client: Client, schedule_id: str, rule: Rule, task_queue: str, changes: ScheduleChanges
+) -> None:
+    try:
+        await client.create_schedule(
+            schedule_id, schedule_for(rule, task_queue), memo={"rule": rule.ref}
+        )
+        changes.created.append(schedule_id)
+        return
+    except ScheduleAlreadyRunningError:
+        pass
+    handle = client.get_schedule_handle(schedule_id)
+    described = await handle.describe()
+    if _described_digest(client, described) != _digest(rule, task_queue):
+
+        def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
+            return ScheduleUpdate(schedule=schedule_for(rule, task_queue))
+
+        await handle.update(replace)
+        changes.updated.append(schedule_id)
+    elif described.schedule.state.paused == rule.enabled:
+        if rule.enabled:
+            await handle.unpause(note=_note(rule))
+            changes.unpaused.append(schedule_id)
+        else:
+            await handle.pause(note=_note(rule))
+            changes.paused.append(schedule_id)
+
+
+def _note(rule: Rule) -> str:
+    return f"rule {rule.ref} is {'enabled' if rule.enabled else 'disabled'}"
+
+
+def _digest(rule: Rule, task_queue: str) -> str:
+    """What the schedule's action and spec follow from; paused-or-not is compared apart."""
+    content = [SCHEDULE_FORMAT, rule.trigger_ref, rule.trigger_parameters, task_queue]
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def _described_digest(client: Client, described: ScheduleDescription) -> str | None:
+    action = described.schedule.action
+    if not isinstance(action, ScheduleActionStartWorkflow) or not action.memo:
+        return None
+    value = action.memo.get(DIGEST_MEMO)
+    if isinstance(value, Payload):
+        decoded = client.data_converter.payload_converter.from_payloads([value])[0]
+        return decoded if isinstance(decoded, str) else None
+    return value if isinstance(value, str) else None
+
+
+async def _timer_rules(session: AsyncSession) -> Sequence[Rule]:
+    found: list[Rule] = []
+    while True:
+        page = await rules.repository.list(
+            session,
+            where=[Rule.trigger_ref.in_(sorted(TIMER_TRIGGERS))],
+            limit=MAX_LIMIT,
+            offset=len(found),
+        )
+        found.extend(page)
+        if len(page) < MAX_LIMIT:
+            return found
