@@ -31,6 +31,7 @@ class EventRead(_Read):
     id: int
     trigger_ref: str
     payload: dict[str, Any]
+    source_sensor_id: int | None = None
     created: datetime
 
 

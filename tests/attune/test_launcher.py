@@ -187,6 +187,7 @@ async def test_up_serves_stops_cleanly_and_keeps_data(
     temporal = await Client.connect(f"127.0.0.1:{ports.temporal}")
     description = await temporal.get_workflow_handle(ping_id).describe()
     assert description.status == WorkflowExecutionStatus.COMPLETED
+    await check_the_timer_kept_its_pace(ports, token, temporal)
 
     tree = process_tree(second, data_dir)
     assert stop_with_sigterm(second) == 0, second.log.read_text()
@@ -219,7 +220,11 @@ async def check_the_operator_path(
             "greet": {
                 "trigger": "smoke.hook",
                 "action": {"ref": "core.echo", "parameters": {"message": "{{ trigger.word }}"}},
-            }
+            },
+            "tick": {
+                "trigger": {"type": "core.interval", "parameters": {"unit": "seconds", "delta": 2}},
+                "action": {"ref": "core.noop"},
+            },
         },
     )
     broken = write_pack(tmp_path, "broken", actions={"bad": {"runner_type": "teleport"}})
@@ -241,6 +246,27 @@ async def check_the_operator_path(
     assert execution["status"] == "completed", execution
     assert execution["result"]["result"] == "hello"
     return token
+
+
+async def check_the_timer_kept_its_pace(ports: Ports, token: str, temporal: Client) -> None:
+    """After a restart the timer rule still has one schedule, firing on: one event each."""
+    api = f"http://127.0.0.1:{ports.api}/api/v1"
+    headers = {"Authorization": f"Bearer {token}"}
+    schedule = temporal.get_schedule_handle("rule-smoke.tick")
+    async with httpx.AsyncClient(base_url=api, headers=headers, timeout=10) as client:
+        before = (await schedule.describe()).info.num_actions
+        deadline = time.monotonic() + 30
+        while (await schedule.describe()).info.num_actions < before + 2:
+            assert time.monotonic() < deadline, "the timer did not fire after the restart"
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(1)  # the last firing's activity writes its event
+        listed = await client.get("/events", params={"trigger": "core.interval", "limit": 1000})
+        fired = [event["payload"]["scheduled_at"] for event in listed.json()["items"]]
+    taken = (await schedule.describe()).info.num_actions
+    assert len(fired) == len(set(fired))  # no firing twice
+    assert taken - 1 <= len(fired) <= taken  # none lost (one may be under way)
+    schedules = [item.id async for item in await temporal.list_schedules()]
+    assert schedules.count("rule-smoke.tick") <= 1
 
 
 def attune_cli(environment: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:
