@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,6 @@ from db.repositories import event as events
 from tests.db.factories import unique
 from tests.pack_folders import register_pack, write_pack
 from workflows.ids import schedule_id_for
-
-WritePack = Callable[..., Path]
 
 
 def timer_pack(root: Path, trigger: str, parameters: dict[str, Any], **rule: Any) -> Path:
@@ -69,14 +67,32 @@ async def describe(client: Client, rule_ref: str) -> ScheduleDescription:
     return await client.get_schedule_handle(schedule_id_for(rule_ref)).describe()
 
 
+class TimerPacks:
+    """Registers timer packs for one test, and remembers them to take their rules away."""
+
+    def __init__(self, api: httpx.AsyncClient, root: Path) -> None:
+        self.api = api
+        self.root = root
+        self.folders: list[Path] = []
+
+    async def register(
+        self, trigger: str, parameters: dict[str, Any], **rule: Any
+    ) -> tuple[Path, str]:
+        """A registered pack whose rule `tick` is a timer: its folder and the rule's ref."""
+        folder = timer_pack(self.root, trigger, parameters, **rule)
+        self.folders.append(folder)
+        await register_pack(self.api, folder)
+        return folder, rule_ref_of(folder)
+
+
 @pytest.fixture
 async def timer_packs(
-    api: httpx.AsyncClient, engine: AsyncEngine, temporal: Any, task_queue: str
-) -> AsyncIterator[list[Path]]:
-    """Folders the test registers; their rules (and so their schedules) go at the end."""
-    folders: list[Path] = []
-    yield folders
-    for folder in folders:
+    api: httpx.AsyncClient, engine: AsyncEngine, temporal: Any, task_queue: str, tmp_path: Path
+) -> AsyncIterator[TimerPacks]:
+    """The test's timer packs; their rules (and so their schedules) go at the end."""
+    packs = TimerPacks(api, tmp_path)
+    yield packs
+    for folder in packs.folders:
         (folder / "rules" / "tick.yaml").unlink(missing_ok=True)
         await register_pack(api, folder)
     await reconcile_schedules(

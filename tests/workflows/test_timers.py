@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -22,10 +21,9 @@ from tests.conftest import TemporalServer
 from tests.executions import wait_for_status
 from tests.pack_folders import register_pack
 from tests.timers import (
+    TimerPacks,
     describe,
     events_of,
-    rule_ref_of,
-    timer_pack,
     timer_packs,
     wait_for_events,
 )
@@ -40,13 +38,9 @@ async def test_an_interval_timer_fires_every_two_seconds_one_event_and_execution
     api: httpx.AsyncClient,
     engine: AsyncEngine,
     temporal: TemporalServer,
-    tmp_path: Path,
-    timer_packs: list[Path],
+    timer_packs: TimerPacks,
 ) -> None:
-    folder = timer_pack(tmp_path, "core.interval", EVERY_2S)
-    timer_packs.append(folder)
-    rule = rule_ref_of(folder)
-    await register_pack(api, folder)
+    _, rule = await timer_packs.register("core.interval", EVERY_2S)
 
     fired = await wait_for_events(engine, "core.interval", rule, 3, within=15)
 
@@ -71,29 +65,25 @@ async def test_an_interval_timer_fires_every_two_seconds_one_event_and_execution
 
 
 async def test_a_date_timer_fires_once(
-    api: httpx.AsyncClient, engine: AsyncEngine, tmp_path: Path, timer_packs: list[Path]
+    api: httpx.AsyncClient, engine: AsyncEngine, timer_packs: TimerPacks
 ) -> None:
     at = (datetime.now(UTC) + timedelta(seconds=3)).replace(microsecond=0)
-    folder = timer_pack(tmp_path, "core.date", {"date": at.isoformat()})
-    timer_packs.append(folder)
-    await register_pack(api, folder)
+    _, rule = await timer_packs.register("core.date", {"date": at.isoformat()})
 
-    [event] = await wait_for_events(engine, "core.date", rule_ref_of(folder), 1, within=15)
+    [event] = await wait_for_events(engine, "core.date", rule, 1, within=15)
     await asyncio.sleep(3)
 
-    assert len(await events_of(engine, "core.date", rule_ref_of(folder))) == 1
+    assert len(await events_of(engine, "core.date", rule)) == 1
     assert datetime.fromisoformat(event.payload["scheduled_at"]) == at
 
 
 async def test_a_cron_rule_gets_a_schedule_with_its_spec(
-    api: httpx.AsyncClient, temporal: TemporalServer, tmp_path: Path, timer_packs: list[Path]
+    api: httpx.AsyncClient, temporal: TemporalServer, timer_packs: TimerPacks
 ) -> None:
     cron = {"expression": "*/15 9-17 * * mon-fri", "timezone": "Europe/Berlin"}
-    folder = timer_pack(tmp_path, "core.cron", cron)
-    timer_packs.append(folder)
-    await register_pack(api, folder)
+    _, rule = await timer_packs.register("core.cron", cron)
 
-    description = await describe(temporal.client, rule_ref_of(folder))
+    description = await describe(temporal.client, rule)
 
     spec = description.schedule.spec
     assert spec.time_zone_name == "Europe/Berlin"
@@ -110,13 +100,9 @@ async def test_disabling_the_rule_pauses_its_schedule_and_enabling_resumes_it(
     api: httpx.AsyncClient,
     engine: AsyncEngine,
     temporal: TemporalServer,
-    tmp_path: Path,
-    timer_packs: list[Path],
+    timer_packs: TimerPacks,
 ) -> None:
-    folder = timer_pack(tmp_path, "core.interval", EVERY_2S)
-    timer_packs.append(folder)
-    rule = rule_ref_of(folder)
-    await register_pack(api, folder)
+    _, rule = await timer_packs.register("core.interval", EVERY_2S)
     await wait_for_events(engine, "core.interval", rule, 1, within=15)
 
     response = await api.patch(f"/api/v1/rules/{rule}", json={"enabled": False})
@@ -137,12 +123,9 @@ async def test_disabling_the_rule_pauses_its_schedule_and_enabling_resumes_it(
 
 
 async def test_a_rule_gone_from_its_pack_takes_its_schedule_with_it(
-    api: httpx.AsyncClient, temporal: TemporalServer, tmp_path: Path, timer_packs: list[Path]
+    api: httpx.AsyncClient, temporal: TemporalServer, timer_packs: TimerPacks
 ) -> None:
-    folder = timer_pack(tmp_path, "core.cron", {"expression": "0 0 1 1 *"})
-    timer_packs.append(folder)
-    rule = rule_ref_of(folder)
-    await register_pack(api, folder)
+    folder, rule = await timer_packs.register("core.cron", {"expression": "0 0 1 1 *"})
     assert (await describe(temporal.client, rule)).schedule.spec.calendars
 
     (folder / "rules" / "tick.yaml").unlink()
@@ -156,14 +139,10 @@ async def test_a_changed_timer_updates_its_schedule_and_a_restart_changes_nothin
     api: httpx.AsyncClient,
     engine: AsyncEngine,
     temporal: TemporalServer,
-    tmp_path: Path,
     task_queue: str,
-    timer_packs: list[Path],
+    timer_packs: TimerPacks,
 ) -> None:
-    folder = timer_pack(tmp_path, "core.cron", {"expression": "0 0 1 1 *"})
-    timer_packs.append(folder)
-    rule = rule_ref_of(folder)
-    await register_pack(api, folder)
+    folder, rule = await timer_packs.register("core.cron", {"expression": "0 0 1 1 *"})
     (folder / "rules" / "tick.yaml").write_text(
         "trigger: {type: core.cron, parameters: {expression: '30 6 * * *'}}\n"
         "action: {ref: core.noop}\n"
@@ -194,14 +173,10 @@ async def test_a_retried_firing_writes_no_second_event(
     api: httpx.AsyncClient,
     engine: AsyncEngine,
     temporal: TemporalServer,
-    tmp_path: Path,
     task_queue: str,
-    timer_packs: list[Path],
+    timer_packs: TimerPacks,
 ) -> None:
-    folder = timer_pack(tmp_path, "core.cron", {"expression": "0 0 1 1 *"})
-    timer_packs.append(folder)
-    rule = rule_ref_of(folder)
-    await register_pack(api, folder)
+    _, rule = await timer_packs.register("core.cron", {"expression": "0 0 1 1 *"})
     activities = TimerActivities(
         create_session_factory(engine), WorkflowStarter(temporal.client, task_queue)
     )
