@@ -4,6 +4,7 @@ sensor workflows at once, rather than at the worker's next pass."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 
 from api.services import Services
 from attune.engine.event_sources import reconcile_event_sources
@@ -11,15 +12,21 @@ from attune.engine.event_sources import reconcile_event_sources
 logger = logging.getLogger(__name__)
 
 
-async def pass_on_to_temporal(services: Services) -> None:
-    """Reconcile timers (and sensors) with the rows just committed.
+async def pass_on_to_temporal(
+    services: Services, *, sensor_packs: Collection[str] | None = None
+) -> None:
+    """Reconcile timers, and the sensors of `sensor_packs` (none by default), with the rows
+    just committed.
 
     The rows are the truth and are committed already: if Temporal cannot be reached, the
     change is not refused; every worker reconciles again within a minute.
     """
     try:
         await reconcile_event_sources(
-            services.sessions, services.temporal, task_queue=services.settings.task_queue
+            services.sessions,
+            services.starter,
+            sensor_packs=sensor_packs,
+            sensors=sensor_packs is not None,
         )
     except Exception:
         logger.warning("could not pass a change on to Temporal yet; workers will", exc_info=True)

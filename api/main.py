@@ -22,6 +22,7 @@ from api.routers import (
     packs,
     policies,
     rules,
+    sensors,
     triggers,
     webhooks,
 )
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         actions,
         triggers,
         rules,
+        sensors,
         policies,
         events,
         enforcements,

@@ -15,6 +15,7 @@ import uvicorn
 from rich.console import Console
 
 from attune.cli_rules import rule_app
+from attune.cli_sensors import sensor_app
 from attune.cli_support import cli_settings as _settings
 from attune.cli_support import run_checked as _run_checked
 from attune.config import (
@@ -34,6 +35,7 @@ execution_app = typer.Typer(help="Work with executions: runs of actions.", no_ar
 app.add_typer(execution_app, name="execution")
 errors = Console(stderr=True, highlight=False)
 app.add_typer(rule_app, name="rule")
+app.add_typer(sensor_app, name="sensor")
 
 
 def _json_object(option: str, text: str, *, example: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from activities.execution import ExecutionActivities, RunnerSettings
 from activities.inquiries import InquiryActivities
 from activities.pack_workflows import PackWorkflowActivities
 from activities.runners.action_user import resolve_action_user
+from activities.sensors import SensorActivities
 from activities.timers import TimerActivities
 from attune.config import (
     Settings,
@@ -34,6 +35,7 @@ from workflows.execution import ExecutionWorkflow
 from workflows.pack_code import pack_code_finder
 from workflows.pack_workflow import PackWorkflow
 from workflows.ping import PingWorkflow
+from workflows.sensor import SensorWorkflow
 from workflows.timer_firing import TimerFiringWorkflow
 
 logger = logging.getLogger(__name__)
@@ -97,11 +99,20 @@ def build_worker(
         encryption_key=key,
     )
     timers = TimerActivities(transactions, children, encryption_key=key)
+    sensors = SensorActivities(
+        transactions, children, runner_settings or RunnerSettings(api_url="http://127.0.0.1:8000")
+    )
     connect_pack_code(transactions)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[PingWorkflow, ExecutionWorkflow, PackWorkflow, TimerFiringWorkflow],
+        workflows=[
+            PingWorkflow,
+            ExecutionWorkflow,
+            PackWorkflow,
+            TimerFiringWorkflow,
+            SensorWorkflow,
+        ],
         activities=[
             diagnostics.ping_database,
             executions.run_execution,
@@ -118,6 +129,7 @@ def build_worker(
             packs.abandon_child,
             packs.open_inquiry,
             timers.fire_timer,
+            sensors.run_sensor,
         ],
         workflow_runner=PACK_SANDBOX,
         max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,

@@ -1,8 +1,9 @@
 """What a worker runs besides its tasks to keep event sources going.
 
-- Timer schedules are reconciled from the rule rows when the worker starts and then every
-  `RESYNC_INTERVAL` (the API also reconciles after each change it makes), so a change
-  the API could not pass on to Temporal (Temporal down at that moment) still lands.
+- Timer schedules and sensor workflows are reconciled from the rule and sensor rows when
+  the worker starts and then every `RESYNC_INTERVAL` (the API also reconciles after each
+  change it makes), so a change the API could not pass on to Temporal (Temporal down at
+  that moment) still lands.
 - Attune's own triggers are dispatched every `DISPATCH_INTERVAL`: a rule chained on
   `core.execution_finished` fires about that long after the execution ends.
 
@@ -15,11 +16,12 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Collection
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client
 
+from attune.engine.sensor_workflows import reconcile_sensors
 from attune.engine.system_triggers import dispatch_system_events
 from attune.engine.workflow_starts import WorkflowStarter
 from attune.timers.schedules import reconcile_schedules
@@ -31,10 +33,23 @@ RESYNC_INTERVAL = timedelta(minutes=1)
 
 
 async def reconcile_event_sources(
-    sessions: async_sessionmaker[AsyncSession], client: Client, *, task_queue: str
+    sessions: async_sessionmaker[AsyncSession],
+    starter: WorkflowStarter,
+    *,
+    sensor_packs: Collection[str] | None = None,
+    sensors: bool = True,
 ) -> None:
-    """Make Temporal's timer schedules match the rules."""
-    await reconcile_schedules(sessions, client, task_queue=task_queue)
+    """Make Temporal's timer schedules match the rules, and its sensor workflows the
+    sensors (of `sensor_packs` only, when given; none without `sensors`)."""
+    await reconcile_schedules(sessions, starter.client, task_queue=starter.task_queue)
+    if sensors:
+        await reconcile_sensors(
+            sessions,
+            starter.client,
+            task_queue=starter.task_queue,
+            heartbeat_timeout_seconds=starter.heartbeat_timeout_seconds,
+            packs=sensor_packs,
+        )
 
 
 async def run_event_sources(
@@ -44,19 +59,17 @@ async def run_event_sources(
     stop: asyncio.Event,
     encryption_key: bytes | None = None,
     dispatch_interval: timedelta = DISPATCH_INTERVAL,
-    resync_interval: timedelta = RESYNC_INTERVAL,
+    resync_interval: timedelta | None = RESYNC_INTERVAL,
 ) -> None:
-    """Reconcile and dispatch until `stop` is set."""
+    """Reconcile and dispatch until `stop` is set; `resync_interval` None: dispatch only."""
     next_resync = 0.0
     while not stop.is_set():
-        if time.monotonic() >= next_resync:
+        if resync_interval is not None and time.monotonic() >= next_resync:
             try:
-                await reconcile_event_sources(
-                    sessions, starter.client, task_queue=starter.task_queue
-                )
+                await reconcile_event_sources(sessions, starter)
                 next_resync = time.monotonic() + resync_interval.total_seconds()
             except Exception:
-                logger.exception("reconciling timers failed; retrying")
+                logger.exception("reconciling timers and sensors failed; retrying")
         try:
             await dispatch_system_events(sessions, starter, encryption_key=encryption_key)
         except Exception:

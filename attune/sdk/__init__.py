@@ -21,10 +21,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from attune.sdk.sensors import DispatchRefused, PollingSensor
 from workflows import pack_runtime
 from workflows.pack_errors import ActionFailed, InquiryTimedOut, NotInAWorkflow
 
-__all__ = ["ActionFailed", "InquiryTimedOut", "NotInAWorkflow", "ask", "run_action", "sleep"]
+__all__ = [
+    "ActionFailed",
+    "DispatchRefused",
+    "InquiryTimedOut",
+    "NotInAWorkflow",
+    "PollingSensor",
+    "ask",
+    "run_action",
+    "sleep",
+]
 
 
 async def run_action(ref: str, parameters: dict[str, Any] | None = None) -> Any:

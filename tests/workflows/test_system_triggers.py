@@ -31,7 +31,8 @@ pytestmark = pytest.mark.usefixtures("worker")
 async def dispatching(
     engine: AsyncEngine, temporal: TemporalServer, settings: Settings
 ) -> AsyncIterator[None]:
-    """What every worker runs beside its tasks: Attune's own triggers become events."""
+    """What every worker runs beside its tasks, less reconciling: Attune's own triggers
+    become events."""
     stop = asyncio.Event()
     task = asyncio.create_task(
         run_event_sources(
@@ -39,6 +40,8 @@ async def dispatching(
             WorkflowStarter.from_settings(temporal.client, settings),
             stop=stop,
             encryption_key=settings.encryption_key_bytes,
+            # Not the timers and sensors of every test in the shared database.
+            resync_interval=None,
         )
     )
     yield
