@@ -23,6 +23,7 @@ from tests.conftest import TemporalServer
 from tests.db.factories import unique
 from tests.executions import wait_for_status
 from tests.pack_folders import register_pack, write_pack
+from tests.workflows.pack_workflows import FLOW_FILE, workflow_action, write_workflow_pack
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -227,3 +228,104 @@ async def test_inquiry_created_fires_a_rule_with_the_prompt_and_assignees(
     notify = await wait_for_status(api, notify["id"])
     assert notify["result"]["result"] == f"approve {ref}? for alice,bob"
     await api.post(f"/api/v1/executions/{asked.json()['id']}/cancel")
+
+
+@pytest.mark.usefixtures("dispatching")
+async def test_a_rule_running_a_workflow_does_not_fire_on_the_workflows_children(
+    api: httpx.AsyncClient, tmp_path: Path, listening_rules: list[str]
+) -> None:
+    # `again` runs `flow` whenever `flow` or its child (core.echo) ends with this message:
+    # were children not on their workflow's chain, each child would start a new `flow`.
+    ref = unique("wf")
+    message = f"hello {ref}"
+    source = """
+        from attune.sdk import run_action
+
+        class Flow:
+            async def run(self, message: str) -> str:
+                return await run_action("core.echo", {"message": message})
+    """
+    write_workflow_pack(
+        tmp_path,
+        ref=ref,
+        code={FLOW_FILE: source},
+        actions={
+            "flow": workflow_action(
+                f"{FLOW_FILE}:Flow", {"message": {"type": "string", "required": True}}
+            )
+        },
+        triggers={"hook": {"type": "webhook"}},
+        rules={
+            "first": {
+                "trigger": f"{ref}.hook",
+                "action": {"ref": f"{ref}.flow", "parameters": {"message": message}},
+            },
+            "again": {
+                "trigger": "core.execution_finished",
+                "criteria": {"trigger.parameters.message": {"type": "equals", "pattern": message}},
+                "action": {"ref": f"{ref}.flow", "parameters": {"message": message}},
+            },
+        },
+    )
+    listening_rules.append(f"{ref}.again")
+    await register_pack(api, tmp_path / ref)
+
+    await api.post(f"/api/v1/webhooks/{ref}.hook", json={})
+
+    # `first`'s flow and its child each end once: two runs of `again`, and no more.
+    await wait_for_runs(api, f"{ref}.again", 2)
+    await asyncio.sleep(5)
+    assert len(await executions_of(api, f"{ref}.again")) == 2
+
+
+@pytest.mark.usefixtures("dispatching")
+async def test_a_rule_asking_on_every_new_inquiry_asks_once(
+    api: httpx.AsyncClient, tmp_path: Path, listening_rules: list[str]
+) -> None:
+    ref = unique("iq")
+    prompt = f"escalate {ref}"
+    write_pack(
+        tmp_path,
+        ref,
+        rules={
+            "escalate": {
+                "trigger": "core.inquiry_created",
+                "criteria": {"trigger.prompt": {"type": "startswith", "pattern": prompt}},
+                "action": {"ref": "core.ask", "parameters": {"prompt": f"{prompt} (lead)"}},
+            }
+        },
+    )
+    listening_rules.append(f"{ref}.escalate")
+    await register_pack(api, tmp_path / ref)
+
+    asked = await api.post(
+        "/api/v1/executions", json={"action": "core.ask", "parameters": {"prompt": prompt}}
+    )
+
+    [escalated] = await wait_for_runs(api, f"{ref}.escalate", 1)
+    await asyncio.sleep(4)  # its own question would have fired the rule again by now
+    assert len(await executions_of(api, f"{ref}.escalate")) == 1
+    for execution_id in (asked.json()["id"], escalated["id"]):
+        await api.post(f"/api/v1/executions/{execution_id}/cancel")
+
+
+@pytest.mark.usefixtures("dispatching")
+async def test_a_row_that_makes_no_event_does_not_hold_back_the_others(
+    api: httpx.AsyncClient, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    lost = 2**62  # an execution that does not exist
+    async with create_session_factory(engine).begin() as session:
+        session.add(SystemEvent(trigger_ref="core.execution_finished", subject_id=lost))
+        session.add(SystemEvent(trigger_ref="core.nothing", subject_id=1))
+    ref = chained_pack(tmp_path)
+    await register_pack(api, tmp_path / ref)
+
+    await api.post(f"/api/v1/webhooks/{ref}.hook", json={"text": "behind"})
+
+    [then] = await wait_for_runs(api, f"{ref}.then", 1)
+    assert (await wait_for_status(api, then["id"]))["status"] == "completed"
+    async with create_session_factory(engine)() as session:
+        left = await session.scalars(
+            select(SystemEvent).where(SystemEvent.subject_id.in_([lost, 1]))
+        )
+        assert list(left) == []
