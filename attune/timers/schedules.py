@@ -17,6 +17,7 @@ Chosen on purpose:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -38,6 +39,7 @@ from temporalio.client import (
     ScheduleUpdate,
     ScheduleUpdateInput,
 )
+from temporalio.service import RPCError
 
 from activities.timer_types import TimerFiringInput
 from attune.timers.specs import TIMER_TRIGGERS, TimerError, timer_spec
@@ -51,6 +53,7 @@ logger = logging.getLogger(__name__)
 SCHEDULE_PREFIX = schedule_id_for("")
 CATCHUP_WINDOW = timedelta(minutes=1)
 DIGEST_MEMO = "attune_timer"
+QUEUE_MEMO = "task_queue"
 # Bumped when what a schedule holds changes shape, so every schedule is rewritten once.
 SCHEDULE_FORMAT = 1
 
@@ -69,7 +72,12 @@ class ScheduleChanges:
 async def reconcile_schedules(
     sessions: async_sessionmaker[AsyncSession], client: Client, *, task_queue: str
 ) -> ScheduleChanges:
-    """Create, update, pause, unpause and delete schedules until they match the rules."""
+    """Create, update, pause, unpause and delete schedules until they match the rules.
+
+    One rule's failure (a Temporal error, a row that makes no timer) is logged and does
+    not stop the others. Only schedules made for this task queue are deleted, so two
+    installations sharing a namespace on their own queues leave each other's alone.
+    """
     async with sessions() as session:
         wanted = {schedule_id_for(rule.ref): rule for rule in await _timer_rules(session)}
     changes = ScheduleChanges()
@@ -78,11 +86,24 @@ async def reconcile_schedules(
             await _ensure(client, schedule_id, rule, task_queue, changes)
         except TimerError as error:  # a row written by hand, past the registrar's checks
             logger.error("rule %s makes no timer: %s: %s", rule.ref, error.field, error)
+        except RPCError:
+            logger.warning("schedule %s not reconciled this time", schedule_id, exc_info=True)
     # Listing lags a little behind creation; a schedule it misses is deleted next pass.
-    async for listed in await client.list_schedules():
-        if listed.id.startswith(SCHEDULE_PREFIX) and listed.id not in wanted:
-            await client.get_schedule_handle(listed.id).delete()
-            changes.deleted.append(listed.id)
+    stale = [
+        listed.id
+        async for listed in await client.list_schedules()
+        if listed.id.startswith(SCHEDULE_PREFIX)
+        and listed.id not in wanted
+        and await listed.memo_value(QUEUE_MEMO, None) in (None, task_queue)
+    ]
+    if stale:
+        # Read again: a rule registered since the first read has just made its schedule.
+        async with sessions() as session:
+            still = {schedule_id_for(rule.ref) for rule in await _timer_rules(session)}
+        for schedule_id in (item for item in stale if item not in still):
+            with contextlib.suppress(RPCError):  # deleted already, by another process
+                await client.get_schedule_handle(schedule_id).delete()
+                changes.deleted.append(schedule_id)
     if any(vars(changes).values()):
         logger.info("timer schedules reconciled: %s", changes)
     return changes
@@ -90,7 +111,7 @@ async def reconcile_schedules(
 
 def schedule_for(rule: Rule, task_queue: str) -> Schedule:
     """The schedule a timer rule should have, paused when the rule is disabled."""
-    timer = timer_spec(rule.trigger_ref, rule.trigger_parameters)
+    timer = timer_spec(rule.trigger_ref, rule.trigger_parameters, anchor=rule.created)
     schedule_id = schedule_id_for(rule.ref)
     return Schedule(
         action=ScheduleActionStartWorkflow(
@@ -117,7 +138,9 @@ async def _ensure(
 ) -> None:
     try:
         await client.create_schedule(
-            schedule_id, schedule_for(rule, task_queue), memo={"rule": rule.ref}
+            schedule_id,
+            schedule_for(rule, task_queue),
+            memo={"rule": rule.ref, QUEUE_MEMO: task_queue},
         )
         changes.created.append(schedule_id)
         return

@@ -16,7 +16,7 @@ numbers) has no counterpart in Temporal's calendars and must be `*`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -47,6 +47,7 @@ MACROS = {
     "@midnight": "0 0 * * *",
     "@hourly": "0 * * * *",
 }
+YEAR_RANGE = (fields.YEAR.low, fields.YEAR.high)
 # StackStorm's fields from the coarsest to the finest, with the Temporal field each fills.
 ST2_FIELDS: tuple[tuple[str, FieldKind], ...] = (
     ("year", fields.YEAR),
@@ -77,10 +78,17 @@ class TimerSpec:
     summary: str = ""
 
 
-def timer_spec(trigger_ref: str, parameters: Mapping[str, Any]) -> TimerSpec:
-    """The spec of a timer rule; `TimerError` naming the parameter when there is none."""
+def timer_spec(
+    trigger_ref: str, parameters: Mapping[str, Any], *, anchor: datetime | None = None
+) -> TimerSpec:
+    """The spec of a timer rule; `TimerError` naming the parameter when there is none.
+
+    An interval counts from `anchor` (the rule's creation), as StackStorm's does, rather
+    than from the Unix epoch, where Temporal counts by itself: a weekly timer then fires
+    a week after its rule was made, not on Thursdays.
+    """
     if trigger_ref == INTERVAL:
-        return _interval(parameters)
+        return _interval(parameters, anchor)
     if trigger_ref == CRON:
         return _cron(parameters)
     if trigger_ref == DATE:
@@ -89,7 +97,7 @@ def timer_spec(trigger_ref: str, parameters: Mapping[str, Any]) -> TimerSpec:
     raise TimerError("type", f"{trigger_ref!r} is not a timer ({known})")
 
 
-def _interval(parameters: Mapping[str, Any]) -> TimerSpec:
+def _interval(parameters: Mapping[str, Any], anchor: datetime | None) -> TimerSpec:
     unit, delta = parameters.get("unit"), parameters.get("delta")
     if unit not in UNITS:
         raise TimerError("unit", f"must be one of {', '.join(UNITS)}")
@@ -98,8 +106,13 @@ def _interval(parameters: Mapping[str, Any]) -> TimerSpec:
     every = UNITS[unit] * delta
     if every > timedelta(weeks=520):
         raise TimerError("delta", "must be at most ten years")
+    offset = None
+    if anchor is not None:
+        since_epoch = anchor.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+        offset = timedelta(seconds=int(since_epoch.total_seconds()) % int(every.total_seconds()))
     return TimerSpec(
-        ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]), summary=f"every {delta} {unit}"
+        ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every, offset=offset)]),
+        summary=f"every {delta} {unit}",
     )
 
 
@@ -112,15 +125,18 @@ def _cron(parameters: Mapping[str, Any]) -> TimerSpec:
     if expression is not None and given:
         raise TimerError(given[0], "give either expression or the separate fields, not both")
     if expression is not None:
-        calendar, summary = _expression(expression), str(expression)
+        calendars, summary = _expression(expression), str(expression)
     elif given:
-        calendar, summary = _st2_fields(parameters), _fields_summary(parameters)
+        calendars, summary = [_st2_fields(parameters)], _fields_summary(parameters)
     else:
         raise TimerError("expression", "is required (or StackStorm's fields: hour, minute, ...)")
-    return TimerSpec(ScheduleSpec(calendars=[calendar], time_zone_name=zone), summary=summary)
+    return TimerSpec(ScheduleSpec(calendars=calendars, time_zone_name=zone), summary=summary)
 
 
-def _expression(expression: Any) -> ScheduleCalendarSpec:
+def _expression(expression: Any) -> list[ScheduleCalendarSpec]:
+    """One calendar, or two when both day fields are restricted: cron then fires when
+    either matches (`0 0 1 * mon` is every 1st and every Monday), while a Temporal
+    calendar needs all of its fields to match."""
     if not isinstance(expression, str):
         raise TimerError("expression", "must be a string like '*/5 * * * *'")
     text = MACROS.get(expression.strip().lower(), expression)
@@ -132,7 +148,7 @@ def _expression(expression: Any) -> ScheduleCalendarSpec:
     minute, hour, day, month, weekday = parts
     try:
         days = fields.field_values(fields.CRON_DAY_OF_WEEK, weekday)
-        return ScheduleCalendarSpec(
+        both = ScheduleCalendarSpec(
             second=fields.as_ranges({0}),
             minute=fields.as_ranges(fields.field_values(fields.MINUTE, minute)),
             hour=fields.as_ranges(fields.field_values(fields.HOUR, hour)),
@@ -142,13 +158,23 @@ def _expression(expression: Any) -> ScheduleCalendarSpec:
         )
     except FieldError as error:
         raise TimerError("expression", str(error)) from None
+    if day.startswith("*") or weekday.startswith("*"):
+        return [both]
+    every = ScheduleCalendarSpec()  # its day fields allow every day
+    return [
+        replace(both, day_of_week=every.day_of_week),
+        replace(both, day_of_month=every.day_of_month),
+    ]
 
 
 def _st2_fields(parameters: Mapping[str, Any]) -> ScheduleCalendarSpec:
     week = parameters.get("week")
     if week is not None and str(week).strip() != "*":
         raise TimerError("week", "ISO week numbers are not supported; use month and day")
-    finest = max(index for index, (name, _) in enumerate(ST2_FIELDS) if name in parameters)
+    named = [index for index, (name, _) in enumerate(ST2_FIELDS) if name in parameters]
+    if not named:
+        raise TimerError("week", "give at least one other field too (hour, minute, ...)")
+    finest = max(named)
     values: dict[str, set[int]] = {}
     for index, (name, kind) in enumerate(ST2_FIELDS):
         given = parameters.get(name)
@@ -190,7 +216,13 @@ def _date(parameters: Mapping[str, Any]) -> TimerSpec:
         raise TimerError("date", f"{given[:40]!r} is not an ISO-8601 date and time") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(zone) if zone else UTC)
-    at = moment.astimezone(UTC).replace(microsecond=0)
+    try:
+        at = moment.astimezone(UTC).replace(microsecond=0)
+        start, end = at - timedelta(seconds=1), at + timedelta(seconds=1)
+    except OverflowError:
+        raise TimerError("date", f"{given[:40]!r} is too far off to schedule") from None
+    if not YEAR_RANGE[0] <= at.year <= YEAR_RANGE[1]:
+        raise TimerError("date", f"the year must be {YEAR_RANGE[0]} to {YEAR_RANGE[1]}")
     calendar = ScheduleCalendarSpec(
         second=fields.as_ranges({at.second}),
         minute=fields.as_ranges({at.minute}),
@@ -200,8 +232,7 @@ def _date(parameters: Mapping[str, Any]) -> TimerSpec:
         year=fields.as_ranges({at.year}),
     )
     # Bounded on both sides, so the schedule never looks for a next year's same moment.
-    margin = timedelta(seconds=1)
-    spec = ScheduleSpec(calendars=[calendar], start_at=at - margin, end_at=at + margin)
+    spec = ScheduleSpec(calendars=[calendar], start_at=start, end_at=end)
     return TimerSpec(spec, once=True, summary=f"once at {at.isoformat()}")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from datetime import UTC, datetime, timedelta
 
@@ -190,3 +191,31 @@ async def test_a_retried_firing_writes_no_second_event(
     assert again.event_id is None
     assert again.why_not == "fired already"
     assert len(await events_of(engine, "core.cron", rule)) == 1
+
+
+async def test_reconcile_deletes_its_own_stray_schedules_and_leaves_other_queues_alone(
+    engine: AsyncEngine, temporal: TemporalServer, task_queue: str, timer_packs: TimerPacks
+) -> None:
+    _, rule = await timer_packs.register("core.cron", {"expression": "0 0 1 1 *"})
+    template = (await describe(temporal.client, rule)).schedule
+    ours, theirs = schedule_id_for(f"gone.{task_queue}"), schedule_id_for(f"other.{task_queue}")
+    await temporal.client.create_schedule(ours, template, memo={"task_queue": task_queue})
+    await temporal.client.create_schedule(theirs, template, memo={"task_queue": "elsewhere"})
+    sessions = create_session_factory(engine)
+
+    async def listed(schedule_id: str) -> bool:
+        return schedule_id in [item.id async for item in await temporal.client.list_schedules()]
+
+    deadline = asyncio.get_running_loop().time() + 15
+    while not (await listed(ours) and await listed(theirs)):  # listing lags creation
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.3)
+    try:
+        changes = await reconcile_schedules(sessions, temporal.client, task_queue=task_queue)
+
+        assert ours in changes.deleted
+        assert theirs not in changes.deleted
+        assert (await temporal.client.get_schedule_handle(theirs).describe()).id == theirs
+    finally:
+        with contextlib.suppress(RPCError):
+            await temporal.client.get_schedule_handle(theirs).delete()

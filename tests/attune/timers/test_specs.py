@@ -137,3 +137,40 @@ def test_ranges_are_the_fewest_that_hold_the_values() -> None:
         ScheduleRange(7, 7),
         ScheduleRange(9, 10),
     )
+
+
+def test_cron_fires_when_either_day_field_matches_as_vixie_cron_does() -> None:
+    first, monday = timer_spec("core.cron", {"expression": "0 0 1 * mon"}).spec.calendars
+    # Every 1st of the month, whatever the weekday; and every Monday, whatever the date.
+    assert (values(first.day_of_month), values(first.day_of_week)) == ({1}, set(range(7)))
+    assert (values(monday.day_of_month), values(monday.day_of_week)) == (set(range(1, 32)), {1})
+    # With either field `*`, the other alone decides: one calendar.
+    [only] = timer_spec("core.cron", {"expression": "0 0 */2 * *"}).spec.calendars
+    assert values(only.day_of_month) == set(range(1, 32, 2))
+
+
+def test_an_interval_counts_from_its_rules_creation_not_from_the_epoch() -> None:
+    made = datetime(2026, 12, 1, 10, 17, 5, tzinfo=UTC)  # a Tuesday
+    [interval] = timer_spec(
+        "core.interval", {"unit": "weeks", "delta": 1}, anchor=made
+    ).spec.intervals
+    assert interval.offset is not None
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    firing = epoch + interval.offset + timedelta(weeks=2914)  # some later firing
+    assert (firing - made) % timedelta(weeks=1) == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("trigger", "parameters", "field"),
+    [
+        ("core.cron", {"week": "*"}, "week"),
+        ("core.date", {"date": "9999-12-31T23:00", "timezone": "America/Los_Angeles"}, "date"),
+        ("core.date", {"date": "0001-01-01T00:00"}, "date"),
+    ],
+)
+def test_edge_values_are_refused_by_field_not_by_crashing(
+    trigger: str, parameters: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(TimerError) as raised:
+        timer_spec(trigger, parameters)
+    assert raised.value.field == field
