@@ -45,3 +45,6 @@ class SensorLeaseEnded:
     polls: int
     keep_running: bool
     reason: str
+    # Seconds until the next poll is due, when that is longer than a lease: the workflow
+    # waits them out on a durable timer instead of an activity sleeping past its limit.
+    wait_seconds: float = 0.0

@@ -75,6 +75,9 @@ class SensorActivities:
         if isinstance(loaded, str):
             return SensorLeaseEnded(lease.ref, 0, keep_running=False, reason=loaded)
         sensor, spec, started_with = loaded
+        due_in = _remaining_pause(sensor.last_poll_at, spec.poll_interval)
+        if due_in > lease.lease_seconds:  # a sensor polling less often than a lease lasts
+            return SensorLeaseEnded(lease.ref, 0, keep_running=True, reason="", wait_seconds=due_in)
         polls = 0
         try:
             polls, reason = await self._run(sensor, spec, started_with, lease)

@@ -9,6 +9,8 @@ heartbeat out and retries it on another worker, which reads the cursor from the 
 A failing sensor is retried for ever, with backoff capped at `MAX_RETRY_INTERVAL`: a
 sensor is never dropped because its source was down for an hour. After `leases_per_run`
 leases the workflow continues as new, so its history stays a few hundred events long.
+A sensor polling less often than a lease lasts (every hour, say) waits between leases
+on a durable timer, its process started afresh for each poll.
 
 It runs in the sandbox, unlike `attune.Execution`: there is one per sensor, not one per
 event, so the sandbox's cost of importing this module again for each run is paid rarely,
@@ -62,4 +64,6 @@ class SensorWorkflow:
             )
             if not ended.keep_running:
                 return ended
+            if ended.wait_seconds > 0:  # the next poll is further off than a lease lasts
+                await workflow.sleep(ended.wait_seconds)
         workflow.continue_as_new(input)

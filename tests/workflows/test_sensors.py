@@ -3,6 +3,7 @@ leases and continue-as-new that keep the cursor, and reconciliation with the row
 
 from __future__ import annotations
 
+import itertools
 import textwrap
 from pathlib import Path
 
@@ -263,3 +264,33 @@ async def test_registering_through_the_api_starts_the_packs_sensors_and_stops_di
         assert (await handle.describe()).status == WorkflowExecutionStatus.TERMINATED
     finally:
         await stop_sensor_workflows(temporal, engine, ref)
+
+
+async def test_a_sensor_polling_less_often_than_a_lease_lasts_waits_on_a_timer(
+    engine: AsyncEngine, temporal: TemporalServer, settings: Settings, tmp_path: Path
+) -> None:
+    ref, folder = write_sensor_pack(tmp_path, poll_interval=3)
+    await register_directly(engine, folder)
+    sensor = f"{ref}.watch"
+    # Leases of 1 s: every poll is further off than a lease lasts.
+    input = SensorInput(sensor, heartbeat_timeout_seconds=3, lease_seconds=1, leases_per_run=10)
+    handle = await temporal.client.start_workflow(
+        SensorWorkflow.run, input, id=sensor_workflow_id(sensor), task_queue=settings.task_queue
+    )
+    try:
+
+        async def three_events() -> bool:
+            return len(await events_of(engine, sensor)) >= 3
+
+        await until(three_events, within=20, what="three events")
+    finally:
+        await stop_sensor_workflows(temporal, engine, ref)
+
+    polled_at = [event.created for event in await events_of(engine, sensor)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(polled_at)]
+    assert all(gap.total_seconds() >= 2.5 for gap in gaps), gaps  # paced, never early
+    history = await handle.fetch_history()
+    kinds = [event.event_type for event in history.events]
+    assert EventType.EVENT_TYPE_TIMER_STARTED in kinds
+    assert EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT not in kinds
+    await Replayer(workflows=[SensorWorkflow]).replay_workflow(history)
