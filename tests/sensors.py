@@ -14,8 +14,10 @@ import httpx
 import yaml
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 
+from activities.sensor_types import SensorInput
 from attune.config import Settings
 from attune.engine.sensor_workflows import SensorReconciliation, reconcile_sensors
 from attune.packs.registrar import register_pack_folder
@@ -24,7 +26,7 @@ from db.models import Event, Sensor
 from tests.conftest import TemporalServer
 from tests.db.factories import unique
 from tests.pack_folders import write_pack
-from workflows.sensor import sensor_workflow_id
+from workflows.sensor import SensorWorkflow, sensor_workflow_id
 
 # Counts up from its cursor: each poll dispatches the next `per_poll` numbers on `tick`,
 # with the pid of the worker that runs it (the host's parent) and the time, and fails
@@ -172,6 +174,27 @@ async def until(
     while not await condition():
         assert time.monotonic() < deadline, f"{what} did not happen within {within:g}s"
         await asyncio.sleep(0.1)
+
+
+async def until_events(
+    engine: AsyncEngine, sensor_ref: str, count: int, *, within: float = 30.0, what: str
+) -> None:
+    """Wait until the sensor has dispatched at least `count` events."""
+
+    async def enough() -> bool:
+        return len(await events_of(engine, sensor_ref)) >= count
+
+    await until(enough, within=within, what=what)
+
+
+async def start_sensor_workflow(
+    temporal: TemporalServer, settings: Settings, sensor_ref: str, **lease: Any
+) -> WorkflowHandle[Any, Any]:
+    """The sensor's workflow started by hand, with leases of the test's choosing."""
+    input = SensorInput(sensor_ref, heartbeat_timeout_seconds=3, **lease)
+    return await temporal.client.start_workflow(
+        SensorWorkflow.run, input, id=sensor_workflow_id(sensor_ref), task_queue=settings.task_queue
+    )
 
 
 async def stop_sensor_workflows(temporal: TemporalServer, engine: AsyncEngine, pack: str) -> None:

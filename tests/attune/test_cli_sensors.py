@@ -4,34 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
-import pytest
-import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner, Result
 
-from api.main import create_app
 from attune.cli_sensors import sensor_app
-from attune.config import Settings
 from tests.api.test_sensor_routes import four_sensors
-from tests.conftest import free_port
+from tests.attune import test_cli_inquiries
 
-
-@pytest.fixture
-async def api_url(settings: Settings) -> AsyncIterator[str]:
-    """The API served by uvicorn on a free port, for the duration of the test."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not serving.done(), "the API server did not start"
-        await asyncio.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await serving
+# The API on a free port, as the inquiry CLI's tests serve it.
+api_url = test_cli_inquiries.api_url
 
 
 async def sensor_list(api_url: str, token: str, *arguments: str) -> Result:

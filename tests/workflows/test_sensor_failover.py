@@ -20,6 +20,7 @@ from tests.sensors import (
     start_sensors,
     stop_sensor_workflows,
     until,
+    until_events,
     write_sensor_pack,
 )
 from tests.workflows.test_pack_workflow_crash import kill, start_worker_process
@@ -66,10 +67,7 @@ async def test_with_two_worker_processes_a_sensor_runs_once(
         try:
             await start_sensors(api, engine, temporal, settings, folder)
 
-            async def eight_events() -> bool:
-                return len(await events_of(engine, sensor)) >= 8
-
-            await until(eight_events, within=60, what="eight events")
+            await until_events(engine, sensor, 8, within=60, what="eight events")
             hosts = sensor_hosts(sensor)
         finally:
             await stop_sensor_workflows(temporal, engine, ref)
@@ -96,10 +94,7 @@ async def test_sigkill_of_the_worker_running_a_sensor_moves_it_with_its_cursor(
         try:
             await start_sensors(api, engine, temporal, settings, folder)
 
-            async def polled_twice() -> bool:
-                return len(await events_of(engine, sensor)) >= 2 * per_poll
-
-            await until(polled_twice, within=60, what="two polls")
+            await until_events(engine, sensor, 2 * per_poll, within=60, what="two polls")
             running_on = (await events_of(engine, sensor))[-1].payload["worker"]
             [running] = [worker for worker in workers if worker.pid == running_on]
             [other] = [worker.pid for worker in workers if worker.pid != running_on]

@@ -15,7 +15,6 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.worker import Replayer
 
-from activities.sensor_types import SensorInput
 from attune.config import Settings
 from tests.conftest import TemporalServer
 from tests.executions import wait_for_status
@@ -28,9 +27,11 @@ from tests.sensors import (
     reconcile,
     register_directly,
     sensor_row,
+    start_sensor_workflow,
     start_sensors,
     stop_sensor_workflows,
     until,
+    until_events,
     write_sensor_pack,
 )
 from workflows.sensor import SensorWorkflow, sensor_workflow_id
@@ -66,10 +67,7 @@ async def test_a_sensor_emits_events_that_fire_rules(
         report = await start_sensors(api, engine, temporal, settings, folder)
         assert report.started == [sensor]
 
-        async def three_events() -> bool:
-            return len(await events_of(engine, sensor)) >= 3
-
-        await until(three_events, what="three events")
+        await until_events(engine, sensor, 3, what="three events")
         executions = await api.get("/api/v1/executions", params={"action": f"{ref}.record"})
         ran = sorted(executions.json()["items"], key=lambda item: item["id"])
         assert len(ran) == 2  # n = 1 and 2 match the rule, n = 3 does not
@@ -120,10 +118,7 @@ async def test_a_failing_sensor_shows_its_error_and_recovers_from_its_cursor(
 
         broken.unlink()
 
-        async def recovered() -> bool:
-            return len(await events_of(engine, sensor)) >= 2
-
-        await until(recovered, what="the recovery")
+        await until_events(engine, sensor, 2, what="the recovery")
     finally:
         await stop_sensor_workflows(temporal, engine, ref)
 
@@ -144,16 +139,11 @@ async def test_leases_and_continue_as_new_carry_the_cursor_on(
     sensor = f"{ref}.watch"
     # Leases of about two polls, two leases per run: a new process every two polls and a
     # new run every four.
-    input = SensorInput(sensor, heartbeat_timeout_seconds=3, lease_seconds=1.5, leases_per_run=2)
-    handle = await temporal.client.start_workflow(
-        SensorWorkflow.run, input, id=sensor_workflow_id(sensor), task_queue=settings.task_queue
+    handle = await start_sensor_workflow(
+        temporal, settings, sensor, lease_seconds=1.5, leases_per_run=2
     )
     try:
-
-        async def six_events() -> bool:
-            return len(await events_of(engine, sensor)) >= 6
-
-        await until(six_events, what="six events")
+        await until_events(engine, sensor, 6, what="six events")
     finally:
         await stop_sensor_workflows(temporal, engine, ref)
 
@@ -214,10 +204,7 @@ async def test_new_code_registered_takes_over_at_the_next_poll_with_the_cursor(
     try:
         await start_sensors(api, engine, temporal, settings, folder)
 
-        async def two_events() -> bool:
-            return len(await events_of(engine, sensor)) >= 2
-
-        await until(two_events, what="two events")
+        await until_events(engine, sensor, 2, what="two events")
         new_code = COUNTER.replace('"worker": os.getppid()', '"worker": os.getppid(), "v": 2')
         (folder / "sensors" / "counter2.py").write_text(textwrap.dedent(new_code))
         definition = yaml.safe_load((folder / "sensors" / "watch.yaml").read_text())
@@ -251,10 +238,7 @@ async def test_registering_through_the_api_starts_the_packs_sensors_and_stops_di
 
         assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
 
-        async def an_event() -> bool:
-            return len(await events_of(engine, sensor)) >= 1
-
-        await until(an_event, what="the sensor's first event")
+        await until_events(engine, sensor, 1, what="the sensor's first event")
         definition = yaml.safe_load((folder / "sensors" / "watch.yaml").read_text())
         (folder / "sensors" / "watch.yaml").write_text(
             yaml.safe_dump(definition | {"enabled": False})
@@ -273,16 +257,11 @@ async def test_a_sensor_polling_less_often_than_a_lease_lasts_waits_on_a_timer(
     await register_directly(engine, folder)
     sensor = f"{ref}.watch"
     # Leases of 1 s: every poll is further off than a lease lasts.
-    input = SensorInput(sensor, heartbeat_timeout_seconds=3, lease_seconds=1, leases_per_run=10)
-    handle = await temporal.client.start_workflow(
-        SensorWorkflow.run, input, id=sensor_workflow_id(sensor), task_queue=settings.task_queue
+    handle = await start_sensor_workflow(
+        temporal, settings, sensor, lease_seconds=1, leases_per_run=10
     )
     try:
-
-        async def three_events() -> bool:
-            return len(await events_of(engine, sensor)) >= 3
-
-        await until(three_events, within=20, what="three events")
+        await until_events(engine, sensor, 3, within=20, what="three events")
     finally:
         await stop_sensor_workflows(temporal, engine, ref)
 
