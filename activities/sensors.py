@@ -70,6 +70,9 @@ class SensorActivities:
     @activity.defn(name="attune.run_sensor")
     async def run_sensor(self, lease: SensorLease) -> SensorLeaseEnded:
         """Run the sensor for one lease; fail (to be retried) when the sensor fails."""
+        token = _lease_token()
+        async with self._sessions.begin() as session:
+            await sensors.claim_lease(session, ref=lease.ref, token=token)
         async with self._sessions() as session:
             loaded = await self._load(session, lease.ref)
         if isinstance(loaded, str):
@@ -80,7 +83,10 @@ class SensorActivities:
             return SensorLeaseEnded(lease.ref, 0, keep_running=True, reason="", wait_seconds=due_in)
         polls = 0
         try:
-            polls, reason = await self._run(sensor, spec, started_with, lease)
+            polls, reason = await self._run(sensor, spec, started_with, lease, token)
+        except sensors.LeaseLost:
+            # A worker cut off from Temporal: the sensor went on elsewhere; stop here.
+            return SensorLeaseEnded(lease.ref, polls, keep_running=True, reason="lease taken over")
         except SensorFailed as failure:
             error = str(failure)[:MAX_ERROR_CHARS]
             await self._record_failure(sensor.id, error)
@@ -112,7 +118,12 @@ class SensorActivities:
         return sensor, spec, _fingerprint(sensor, pack)
 
     async def _run(
-        self, sensor: Sensor, spec: SensorSpec, started_with: tuple[Any, ...], lease: SensorLease
+        self,
+        sensor: Sensor,
+        spec: SensorSpec,
+        started_with: tuple[Any, ...],
+        lease: SensorLease,
+        token: str,
     ) -> tuple[int, str | None]:
         """Polls made, and why the sensor is to stop (None: carry on in the next lease)."""
         settings = self._settings
@@ -128,8 +139,8 @@ class SensorActivities:
 
         async def answer(message: dict[str, Any]) -> dict[str, Any]:
             if message["kind"] == "state":
-                return await self._save_state(sensor_id, message.get("state"))
-            return await self._ingest(sensor, message)
+                return await self._save_state(sensor_id, token, message.get("state"))
+            return await self._ingest(sensor, token, message)
 
         polls = 0
         # Paced from the last poll of whichever worker made it, so a new lease or another
@@ -141,7 +152,7 @@ class SensorActivities:
                 await self._pause(pause)
                 state = await host.poll(answer, idle_seconds=lease.poll_timeout_seconds)
                 polls += 1
-                current = await self._record_poll(sensor_id, state)
+                current = await self._record_poll(sensor_id, token, state)
                 if current is None:
                     return polls, "the sensor was disabled or deleted"
                 if current != started_with:
@@ -162,7 +173,7 @@ class SensorActivities:
                 interval=self._settings.heartbeat_interval,
             )
 
-    async def _ingest(self, sensor: Sensor, message: dict[str, Any]) -> dict[str, Any]:
+    async def _ingest(self, sensor: Sensor, token: str, message: dict[str, Any]) -> dict[str, Any]:
         """One dispatch as an event of the sensor; what to tell the sensor."""
         ref, key = message.get("trigger"), message.get("dedupe_key")
         if not isinstance(ref, str) or ref not in sensor.trigger_refs:
@@ -170,6 +181,7 @@ class SensorActivities:
         if key is not None and (not isinstance(key, str) or len(key) > MAX_DEDUPE_KEY_CHARS):
             return {"refused": f"dedupe_key must be a string of at most {MAX_DEDUPE_KEY_CHARS}"}
         async with self._sessions() as session:
+            await sensors.hold_lease(session, id=sensor.id, token=token)
             trigger = await triggers.repository.find_by_key(session, ref)
             if trigger is None:
                 return {"refused": f"trigger {ref!r} no longer exists"}
@@ -194,17 +206,21 @@ class SensorActivities:
                 return {"refused": refused.message}
         return {"stored": ingested is not None}
 
-    async def _save_state(self, sensor_id: int, state: Any) -> dict[str, Any]:
+    async def _save_state(self, sensor_id: int, token: str, state: Any) -> dict[str, Any]:
         """`set_state()` in the middle of a poll."""
         try:
             state = _checked(state)
         except (errors.ValidationError, TypeError, ValueError) as refused:
             return {"refused": str(refused)}
         async with self._sessions.begin() as session:
-            await sensors.repository.update(session, id=sensor_id, changes={"state": state})
+            await sensors.write_under_lease(
+                session, id=sensor_id, token=token, changes={"state": state}
+            )
         return {"saved": True}
 
-    async def _record_poll(self, sensor_id: int, state: dict[str, Any]) -> tuple[Any, ...] | None:
+    async def _record_poll(
+        self, sensor_id: int, token: str, state: dict[str, Any]
+    ) -> tuple[Any, ...] | None:
         """Save the state of a good poll and clear the error; the row's fingerprint as it is
         now, None when it is disabled or gone."""
         try:
@@ -218,11 +234,10 @@ class SensorActivities:
             "failing_since": None,
         }
         async with self._sessions.begin() as session:
-            try:
-                current = await sensors.repository.update(session, id=sensor_id, changes=changes)
-            except errors.NotFound:
-                return None
-            if not current.enabled:
+            current = await sensors.write_under_lease(
+                session, id=sensor_id, token=token, changes=changes
+            )
+            if current is None or not current.enabled:
                 return None
             return _fingerprint(current, await packs.repository.find(session, id=current.pack_id))
 
@@ -236,6 +251,12 @@ class SensorActivities:
                 changes["failing_since"] = datetime.now(UTC)
             await sensors.repository.update(session, id=sensor_id, changes=changes)
         logger.warning("sensor %s failed: %s", sensor.ref, error.splitlines()[0])
+
+
+def _lease_token() -> str:
+    """This attempt of this activity: a retry elsewhere is a new token."""
+    info = activity.info()
+    return f"{info.workflow_run_id}/{info.activity_id}/{info.attempt}"
 
 
 def _checked(state: Any) -> dict[str, Any]:

@@ -37,3 +37,6 @@ class Sensor(PackContent, Base):
     # Set by a poll that raised, cleared by the next that did not.
     last_error: Mapped[str | None] = mapped_column(Text)
     failing_since: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
+    # The activity attempt that runs the sensor now; a newer attempt takes it over, and the
+    # writes of an older one (a worker cut off from Temporal) are refused from then on.
+    lease_token: Mapped[str | None] = mapped_column(Text)

@@ -3,7 +3,8 @@
 `trigger.parameters_schema` is the JSON Schema of what a rule gives in
 `trigger: {type, parameters}`, kept in `rule.trigger_parameters` (a timer's interval, a
 cron expression). `sensor` gains the JSON `state` a polling sensor keeps between polls
-(its cursor) and what it last did (`last_poll_at`, `last_error`, `failing_since`).
+(its cursor), what it last did (`last_poll_at`, `last_error`, `failing_since`) and which
+lease holds it (`lease_token`: only that lease's writes count).
 `event.dedupe_key` makes an event written twice by a retried firing (a timer, a sensor
 or one of Attune's own triggers) the same event.
 
@@ -71,6 +72,7 @@ def upgrade() -> None:
             "sensor", sa.Column(name, TIMESTAMP(timezone=True), nullable=True), schema=SCHEMA
         )
     op.add_column("sensor", sa.Column("last_error", sa.Text(), nullable=True), schema=SCHEMA)
+    op.add_column("sensor", sa.Column("lease_token", sa.Text(), nullable=True), schema=SCHEMA)
     op.add_column("event", sa.Column("dedupe_key", sa.Text(), nullable=True), schema=SCHEMA)
     op.create_unique_constraint("uq_event_dedupe_key", "event", ["dedupe_key"], schema=SCHEMA)
     op.create_table(
@@ -107,7 +109,7 @@ def downgrade() -> None:
     op.drop_table("system_event", schema=SCHEMA)
     op.drop_constraint("uq_event_dedupe_key", "event", schema=SCHEMA)
     op.drop_column("event", "dedupe_key", schema=SCHEMA)
-    for name in ("last_error", "failing_since", "last_poll_at", "state"):
+    for name in ("lease_token", "last_error", "failing_since", "last_poll_at", "state"):
         op.drop_column("sensor", name, schema=SCHEMA)
     op.drop_index("ix_rule_trigger_ref", "rule", schema=SCHEMA)
     op.drop_column("rule", "trigger_parameters", schema=SCHEMA)
