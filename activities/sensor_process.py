@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from activities.runners.action_user import ActionUser
-from activities.runners.environment import build_environment
+from activities.runners.environment import process_environment
 from activities.runners.heartbeat import wait_heartbeating
-from activities.runners.process import DRAIN_SECONDS, _child_setup, _signal_group, _spawn
+from activities.runners.process import DRAIN_SECONDS, child_setup, signal_group, spawn
 from activities.runners.sensor_host import MAX_LINE_BYTES
-from activities.runners.types import ActionSpec, RunRequest
 
 logger = logging.getLogger(__name__)
 
@@ -89,14 +88,9 @@ class HostOptions:
 
 
 def _environment(spec: SensorSpec, options: HostOptions) -> dict[str, str]:
-    """An action's environment (the worker's, less its `ATTUNE_*` secrets), as the sensor."""
-    action = ActionSpec(spec.ref, "sensor", spec.entry_point, spec.pack_path, None)
-    request = RunRequest(action, {}, 0, options.api_url, options.heartbeat)
-    environment = build_environment(request)
-    for name in ("ATTUNE_EXECUTION_ID", "ATTUNE_ACTION"):  # no execution, no action
-        environment.pop(name, None)
-    environment["ATTUNE_SENSOR"] = spec.ref
-    return environment
+    """The environment pack code gets (the worker's, less its `ATTUNE_*` secrets), naming
+    the sensor."""
+    return process_environment(options.api_url) | {"ATTUNE_SENSOR": spec.ref}
 
 
 class _Stderr:
@@ -158,7 +152,7 @@ class SensorProcess:
             # -P: neither the working directory nor a script's folder shadows Attune's modules.
             argv = [sys.executable, "-u", "-P", "-m", HOST_MODULE]
             try:
-                proc = await _spawn(
+                proc = await spawn(
                     argv,
                     stdin=asyncio.subprocess.PIPE,
                     stdout=asyncio.subprocess.PIPE,
@@ -166,7 +160,7 @@ class SensorProcess:
                     cwd=workdir,
                     env=environment,
                     start_new_session=True,
-                    preexec_fn=_child_setup(),  # after the user switch, which would clear it
+                    preexec_fn=child_setup(),  # after the user switch, which would clear it
                     limit=MAX_LINE_BYTES,
                     **identity,
                 )
@@ -266,7 +260,7 @@ class SensorProcess:
             await asyncio.wait({exited}, timeout=self._options.kill_grace_seconds)
         finally:
             # Also on a second cancellation: whatever it started must not outlive it.
-            _signal_group(self._proc.pid, signal.SIGKILL)
+            signal_group(self._proc.pid, signal.SIGKILL)
             await asyncio.wait({exited})
             await asyncio.wait({self._stderr.drained}, timeout=DRAIN_SECONDS)
             self._stderr.drained.cancel()

@@ -14,14 +14,23 @@ MAX_ENV_VALUE_BYTES = 32 * 1024
 _NOT_IN_ENV_NAME = re.compile(r"[^A-Z0-9_]")
 
 
+def process_environment(api_url: str) -> dict[str, str]:
+    """What any process of pack code (an action, a sensor) starts with: the worker's
+    environment without its own settings, and where the API is."""
+    # The worker's own ATTUNE_* settings hold its database URL and encryption key: not the
+    # pack code's business, and they would shadow the variables Attune sets.
+    env = {name: value for name, value in os.environ.items() if not name.startswith("ATTUNE_")}
+    env["ATTUNE_API_URL"] = api_url
+    return env
+
+
 def build_environment(request: RunRequest) -> dict[str, str]:
-    """The worker's environment plus the action's identity and its non-secret parameters.
+    """An action's environment: `process_environment` plus the action's identity and its
+    non-secret parameters.
 
     Parameters over MAX_ENV_VALUE_BYTES are left out; stdin has every parameter anyway.
     """
-    # The worker's own ATTUNE_* settings hold its database URL and encryption key: not the
-    # action's business, and they would shadow the variables set below.
-    env = {name: value for name, value in os.environ.items() if not name.startswith("ATTUNE_")}
+    env = process_environment(request.api_url)
     for name, value in request.parameters.items():
         if name in request.action.secret_parameters:
             continue
@@ -32,5 +41,4 @@ def build_environment(request: RunRequest) -> dict[str, str]:
             env[key] = encoded
     env["ATTUNE_EXECUTION_ID"] = str(request.execution_id)
     env["ATTUNE_ACTION"] = request.action.ref
-    env["ATTUNE_API_URL"] = request.api_url
     return env

@@ -51,7 +51,7 @@ def parse_json(text: str) -> tuple[Any, bool]:
     return value, False
 
 
-def _child_setup() -> Callable[[], None] | None:
+def child_setup() -> Callable[[], None] | None:
     """A preexec_fn asking Linux to SIGKILL the child when the worker dies, even by SIGKILL."""
     if _LIBC is None:
         return None
@@ -68,7 +68,7 @@ def _child_setup() -> Callable[[], None] | None:
     return setup
 
 
-def _signal_group(pgid: int, signum: signal.Signals) -> None:
+def signal_group(pgid: int, signum: signal.Signals) -> None:
     # The group is gone, or was never ours to signal: either way there is nothing to stop.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signum)
@@ -88,7 +88,7 @@ async def _terminate(
     pgid: int, exited: asyncio.Future[Any], request: RunRequest, *, heartbeating: bool
 ) -> None:
     """SIGTERM the group, give it the grace period, then SIGKILL it and reap the leader."""
-    _signal_group(pgid, signal.SIGTERM)
+    signal_group(pgid, signal.SIGTERM)
     beat = request.heartbeat if heartbeating else lambda: None
     await wait_heartbeating(
         exited,
@@ -96,7 +96,7 @@ async def _terminate(
         heartbeat=beat,
         interval=request.heartbeat_interval,
     )
-    _signal_group(pgid, signal.SIGKILL)
+    signal_group(pgid, signal.SIGKILL)
     await asyncio.wait({exited})
 
 
@@ -114,7 +114,7 @@ def _outcome(returncode: int, timed_out_after: float | None) -> tuple[RunStatus,
     return RunStatus.FAILED, f"exit code {returncode}"
 
 
-async def _spawn(argv: list[str], **options: Any) -> asyncio.subprocess.Process:
+async def spawn(argv: list[str], **options: Any) -> asyncio.subprocess.Process:
     """create_subprocess_exec, except that a cancellation meanwhile kills the whole group."""
     spawning = asyncio.ensure_future(asyncio.create_subprocess_exec(*argv, **options))
     try:
@@ -125,7 +125,7 @@ async def _spawn(argv: list[str], **options: Any) -> asyncio.subprocess.Process:
         await asyncio.wait({spawning})
         if not spawning.cancelled() and spawning.exception() is None:
             proc = spawning.result()
-            _signal_group(proc.pid, signal.SIGKILL)
+            signal_group(proc.pid, signal.SIGKILL)
             if proc.stdin is not None:
                 proc.stdin.close()
             await proc.wait()
@@ -160,14 +160,14 @@ async def _supervise(
             timed_out_after = timeout
             await _terminate(pgid, exited, request, heartbeating=True)
         # Background children (`sleep 100 &`) must not outlive the action or hold its pipes.
-        _signal_group(pgid, signal.SIGKILL)
+        signal_group(pgid, signal.SIGKILL)
         await asyncio.wait([pipe.closed for pipe in pipes], timeout=DRAIN_SECONDS)
     except asyncio.CancelledError:
         await _terminate(pgid, exited, request, heartbeating=False)
         raise
     finally:
         # Also reached on a second cancellation or a failing heartbeat: kill without waiting.
-        _signal_group(pgid, signal.SIGKILL)
+        signal_group(pgid, signal.SIGKILL)
         feeding.cancel()
         if proc.stdin is not None:
             proc.stdin.close()
@@ -195,10 +195,11 @@ async def run_process(
         tempfile.TemporaryDirectory(prefix="attune-run-", ignore_cleanup_errors=True) as workdir,
         OutputPipe(limit) as stdout,
         OutputPipe(limit) as stderr,
-        OutputPipe(limit) as result,
+        # Only a runner that asks for it gets the pipe: two descriptors fewer for the rest.
+        OutputPipe(limit) if result_pipe else contextlib.nullcontext() as result,
     ):
         extra_fds: tuple[int, ...] = ()
-        if result_pipe:
+        if result is not None:
             argv = [*argv, str(result.write_fd)]
             extra_fds = (result.write_fd,)
         environment = build_environment(request)
@@ -209,7 +210,7 @@ async def run_process(
             environment |= {"HOME": workdir, "USER": request.run_as.name}
             environment["LOGNAME"] = request.run_as.name
         try:
-            proc = await _spawn(
+            proc = await spawn(
                 argv,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=stdout.write_fd,
@@ -219,7 +220,7 @@ async def run_process(
                 start_new_session=True,
                 # Set after the user switch (CPython runs preexec_fn last), which would
                 # otherwise clear the parent-death signal.
-                preexec_fn=_child_setup(),
+                preexec_fn=child_setup(),
                 pass_fds=extra_fds,
                 **identity,
             )
@@ -229,12 +230,13 @@ async def run_process(
         finally:
             stdout.close_write_end()
             stderr.close_write_end()
-            result.close_write_end()
-        pipes = [stdout, stderr, result] if result_pipe else [stdout, stderr]
+            if result is not None:
+                result.close_write_end()
+        pipes = [stdout, stderr] if result is None else [stdout, stderr, result]
         returncode, timed_out_after = await _supervise(proc, request, payload, pipes)
     status, error = _outcome(returncode, timed_out_after)
     stdout_text = stdout.text()
-    if not result_pipe:
+    if result is None:
         value, result_truncated = parse_json(stdout_text)
     elif result.truncated:
         value, result_truncated = None, True

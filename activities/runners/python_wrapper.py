@@ -16,16 +16,16 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 
-def load_entry(path: Path, name: str) -> Callable[..., Any]:
-    """The callable NAME of the file at `path`: a function, or the `run` of a new instance."""
-    # The action's folder comes first so it can import its helper modules. The runner starts
-    # us with -P, so the wrapper's own folder (whose types.py would shadow the standard
+def import_file(path: Path, module_name: str) -> ModuleType:
+    """Import the pack's file at `path` as `module_name` (an action's, or a sensor's)."""
+    # The file's folder comes first so it can import its helper modules. The runners start
+    # Python with -P, so the wrapper's own folder (whose types.py would shadow the standard
     # library's) is not on the path at all.
     sys.path.insert(0, str(path.parent))
-    module_name = f"attune_action_{path.stem}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import {path}")
@@ -33,6 +33,12 @@ def load_entry(path: Path, name: str) -> Callable[..., Any]:
     # Registered before running it, as a normal import does, so dataclasses and pickle work.
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
+    return module
+
+
+def load_entry(path: Path, name: str) -> Callable[..., Any]:
+    """The callable NAME of the file at `path`: a function, or the `run` of a new instance."""
+    module = import_file(path, f"attune_action_{path.stem}")
     target: Any = getattr(module, name)
     if inspect.isclass(target):
         instance: Any = target()

@@ -21,7 +21,6 @@ slows it down instead of queueing its events. Whatever the sensor prints goes to
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import inspect
 import json
 import logging
@@ -31,6 +30,7 @@ import traceback
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
+from activities.runners.python_wrapper import import_file
 from attune.sdk.sensors import DispatchRefused, PollingSensor, checked_state
 
 # One message line (the worker refuses longer ones): the largest event payload, plus room.
@@ -102,16 +102,7 @@ class _Link:
 
 def load_sensor_class(path: Path, name: str) -> type[PollingSensor]:
     """The class `name` of the file at `path`, which must subclass `PollingSensor`."""
-    # The sensor's folder first, so it can import its helper modules.
-    sys.path.insert(0, str(path.parent))
-    module_name = f"attune_sensor_{path.stem}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module  # as a normal import does, for dataclasses and pickle
-    spec.loader.exec_module(module)
-    target: Any = module
+    target: Any = import_file(path, f"attune_sensor_{path.stem}")
     for part in name.split("."):
         target = getattr(target, part)
     if not (inspect.isclass(target) and issubclass(target, PollingSensor)):
