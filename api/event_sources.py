@@ -12,10 +12,8 @@ from attune.engine.event_sources import reconcile_event_sources
 logger = logging.getLogger(__name__)
 
 
-async def pass_on_to_temporal(
-    services: Services, *, sensor_packs: Collection[str] | None = None
-) -> None:
-    """Reconcile timers, and the sensors of `sensor_packs` (none by default), with the rows
+async def pass_on_to_temporal(services: Services, *, packs: Collection[str], sensors: bool) -> None:
+    """Reconcile the timers of `packs` (and their sensors, with `sensors`) with the rows
     just committed.
 
     The rows are the truth and are committed already: if Temporal cannot be reached, the
@@ -25,8 +23,8 @@ async def pass_on_to_temporal(
         await reconcile_event_sources(
             services.sessions,
             services.starter,
-            sensor_packs=sensor_packs,
-            sensors=sensor_packs is not None,
+            packs=packs,
+            sensors=sensors,
         )
     except Exception:
         logger.warning("could not pass a change on to Temporal yet; workers will", exc_info=True)

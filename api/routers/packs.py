@@ -111,5 +111,5 @@ async def _register(
     if summary.policies.updated or summary.policies.removed:
         # A raised or removed limit frees slots that executions already wait for.
         await grant_all_waiting(session, services.starter.client)
-    await pass_on_to_temporal(services, sensor_packs=[summary.pack])
+    await pass_on_to_temporal(services, packs=[summary.pack], sensors=True)
     return summary

@@ -44,5 +44,5 @@ async def update_rule(
     updated = await rules.repository.update(session, id=rule.id, changes={"enabled": body.enabled})
     read = RuleRead.model_validate(updated)
     await session.commit()
-    await pass_on_to_temporal(services)
+    await pass_on_to_temporal(services, packs=[updated.pack_ref], sensors=False)
     return read

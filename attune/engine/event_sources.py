@@ -36,19 +36,22 @@ async def reconcile_event_sources(
     sessions: async_sessionmaker[AsyncSession],
     starter: WorkflowStarter,
     *,
-    sensor_packs: Collection[str] | None = None,
+    packs: Collection[str] | None = None,
     sensors: bool = True,
 ) -> None:
-    """Make Temporal's timer schedules match the rules, and its sensor workflows the
-    sensors (of `sensor_packs` only, when given; none without `sensors`)."""
-    await reconcile_schedules(sessions, starter.client, task_queue=starter.task_queue)
+    """Make Temporal's timer schedules match the rules and its sensor workflows the
+    sensors: those of `packs` only, when given; no sensors without `sensors`."""
+    for pack in [None] if packs is None else packs:
+        await reconcile_schedules(
+            sessions, starter.client, task_queue=starter.task_queue, pack=pack
+        )
     if sensors:
         await reconcile_sensors(
             sessions,
             starter.client,
             task_queue=starter.task_queue,
             heartbeat_timeout_seconds=starter.heartbeat_timeout_seconds,
-            packs=sensor_packs,
+            packs=packs,
         )
 
 

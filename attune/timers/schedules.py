@@ -24,6 +24,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.common.v1 import Payload
@@ -70,17 +71,24 @@ class ScheduleChanges:
 
 
 async def reconcile_schedules(
-    sessions: async_sessionmaker[AsyncSession], client: Client, *, task_queue: str
+    sessions: async_sessionmaker[AsyncSession],
+    client: Client,
+    *,
+    task_queue: str,
+    pack: str | None = None,
 ) -> ScheduleChanges:
-    """Create, update, pause, unpause and delete schedules until they match the rules.
+    """Create, update, pause, unpause and delete schedules until they match the rules
+    (of `pack` only, when given: what one registration or rule change touched, so the API
+    does not pay for every timer at each change; workers reconcile them all).
 
     One rule's failure (a Temporal error, a row that makes no timer) is logged and does
     not stop the others. Only schedules made for this task queue are deleted, so two
     installations sharing a namespace on their own queues leave each other's alone.
     """
     async with sessions() as session:
-        wanted = {schedule_id_for(rule.ref): rule for rule in await _timer_rules(session)}
+        wanted = {schedule_id_for(rule.ref): rule for rule in await _timer_rules(session, pack)}
     changes = ScheduleChanges()
+    prefix = SCHEDULE_PREFIX if pack is None else schedule_id_for(f"{pack}.")
     for schedule_id, rule in wanted.items():
         try:
             await _ensure(client, schedule_id, rule, task_queue, changes)
@@ -92,14 +100,14 @@ async def reconcile_schedules(
     stale = [
         listed.id
         async for listed in await client.list_schedules()
-        if listed.id.startswith(SCHEDULE_PREFIX)
+        if listed.id.startswith(prefix)
         and listed.id not in wanted
         and await listed.memo_value(QUEUE_MEMO, None) in (None, task_queue)
     ]
     if stale:
         # Read again: a rule registered since the first read has just made its schedule.
         async with sessions() as session:
-            still = {schedule_id_for(rule.ref) for rule in await _timer_rules(session)}
+            still = {schedule_id_for(rule.ref) for rule in await _timer_rules(session, pack)}
         for schedule_id in (item for item in stale if item not in still):
             with contextlib.suppress(RPCError):  # deleted already, by another process
                 await client.get_schedule_handle(schedule_id).delete()
@@ -185,7 +193,9 @@ def _described_digest(client: Client, described: ScheduleDescription) -> str | N
     return value if isinstance(value, str) else None
 
 
-async def _timer_rules(session: AsyncSession) -> Sequence[Rule]:
+async def _timer_rules(session: AsyncSession, pack: str | None) -> Sequence[Rule]:
+    """Every timer rule (of `pack`, when given), however many pages that takes."""
+    scope: dict[str, Any] = {} if pack is None else {"pack_ref": pack}
     found: list[Rule] = []
     while True:
         page = await rules.repository.list(
@@ -193,6 +203,7 @@ async def _timer_rules(session: AsyncSession) -> Sequence[Rule]:
             where=[Rule.trigger_ref.in_(sorted(TIMER_TRIGGERS))],
             limit=MAX_LIMIT,
             offset=len(found),
+            **scope,
         )
         found.extend(page)
         if len(page) < MAX_LIMIT:

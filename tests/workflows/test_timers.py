@@ -219,3 +219,32 @@ async def test_reconcile_deletes_its_own_stray_schedules_and_leaves_other_queues
     finally:
         with contextlib.suppress(RPCError):
             await temporal.client.get_schedule_handle(theirs).delete()
+
+
+async def test_a_packs_reconcile_touches_that_packs_schedules_only(
+    engine: AsyncEngine, temporal: TemporalServer, task_queue: str, timer_packs: TimerPacks
+) -> None:
+    folder, rule = await timer_packs.register("core.cron", {"expression": "0 0 1 1 *"})
+    template = (await describe(temporal.client, rule)).schedule
+    mine, others = schedule_id_for(f"{folder.name}.gone"), schedule_id_for(f"x{folder.name}.y")
+    for schedule_id in (mine, others):
+        await temporal.client.create_schedule(
+            schedule_id, template, memo={"task_queue": task_queue}
+        )
+    sessions = create_session_factory(engine)
+    try:
+        deadline = asyncio.get_running_loop().time() + 15
+        while True:  # listing lags creation
+            changes = await reconcile_schedules(
+                sessions, temporal.client, task_queue=task_queue, pack=folder.name
+            )
+            if mine in changes.deleted:
+                break
+            assert asyncio.get_running_loop().time() < deadline, "the stray was never deleted"
+            await asyncio.sleep(0.3)
+
+        assert others not in changes.deleted
+        assert (await temporal.client.get_schedule_handle(others).describe()).id == others
+    finally:
+        with contextlib.suppress(RPCError):
+            await temporal.client.get_schedule_handle(others).delete()
