@@ -4,7 +4,8 @@ Each rule on `core.interval`, `core.cron` or `core.date` has the schedule `rule-
 created when the rule appears, updated when its trigger parameters change, paused while
 the rule is disabled, deleted with the rule. `reconcile_schedules` makes Temporal match
 the rows and is safe to run at any time, in any number of processes at once: the worker
-runs it when it starts and every minute, the API after each change to rules.
+runs it when it starts and every minute, the API after each change to a pack's rules
+(for that pack).
 
 Chosen on purpose:
 - Overlap `SKIP`: a firing still running (no worker up, say) makes the next ones skip
