@@ -60,6 +60,11 @@ class Settings(BaseSettings):
         default=None,
         description="32 bytes, urlsafe base64; generated into the data directory if embedded.",
     )
+    previous_encryption_keys: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
+        default=(),
+        description="Keys (separated by ',') that secrets and Temporal payloads may still be "
+        "encrypted under after a rotation: read with, never written with.",
+    )
     log_level: LogLevel = LogLevel.INFO
     api_token: SecretStr | None = Field(
         default=None, description="The CLI's token; else it reads the data dir's admin-token."
@@ -168,6 +173,33 @@ class Settings(BaseSettings):
             return None
         decode_encryption_key(value.get_secret_value())
         return value
+
+    @field_validator("previous_encryption_keys", mode="before")
+    @classmethod
+    def _comma_separated_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(SecretStr(part.strip()) for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("previous_encryption_keys")
+    @classmethod
+    def _previous_keys_are_32_bytes(cls, value: tuple[SecretStr, ...]) -> tuple[SecretStr, ...]:
+        for key in value:
+            decode_encryption_key(key.get_secret_value())
+        return value
+
+    @property
+    def previous_encryption_key_bytes(self) -> tuple[bytes, ...]:
+        """ATTUNE_PREVIOUS_ENCRYPTION_KEYS decoded: the keys a rotation left behind."""
+        return tuple(
+            decode_encryption_key(key.get_secret_value()) for key in self.previous_encryption_keys
+        )
+
+    @property
+    def encryption_key_ring(self) -> tuple[bytes, ...]:
+        """Every key a secret may be read with: the current one first, then the previous."""
+        current = self.encryption_key_bytes
+        return ((current,) if current is not None else ()) + self.previous_encryption_key_bytes
 
     @property
     def encryption_key_bytes(self) -> bytes | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+from collections.abc import Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -63,6 +64,21 @@ def decrypt_secret(key: bytes, token: str, *, context: str = "") -> str:
             "or the stored value was altered or moved from where it belongs"
         ) from None
     return plaintext.decode("utf-8")
+
+
+def decrypt_secret_with_any(keys: Sequence[bytes], token: str, *, context: str = "") -> str:
+    """`decrypt_secret` under the first of `keys` that opens it: the current key first, then
+    those a rotation left behind (ATTUNE_PREVIOUS_ENCRYPTION_KEYS)."""
+    if not keys:
+        raise SecretDecryptionError("cannot decrypt secret: no encryption key is configured")
+    failure: SecretDecryptionError | None = None
+    for key in keys:
+        try:
+            return decrypt_secret(key, token, context=context)
+        except SecretDecryptionError as error:
+            failure = failure or error
+    assert failure is not None
+    raise failure
 
 
 def _associated(context: str) -> bytes:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, Text, UniqueConstraint, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Boolean, CheckConstraint, Index, Text, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.base import Base, Record
@@ -19,6 +20,7 @@ class Key(Record, Base):
     __table_args__ = (
         CheckConstraint("name <> ''", name="name_not_empty"),
         UniqueConstraint("owner_type", "owner", "name"),
+        Index("ix_key_expires_at", "expires_at", postgresql_where=text("expires_at IS NOT NULL")),
     )
 
     name: Mapped[str] = mapped_column(Text)
@@ -27,4 +29,8 @@ class Key(Record, Base):
     )
     owner: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
     value: Mapped[Any] = mapped_column(JSONB(none_as_null=True))
+    # When `encrypted`, `value` is a JSON string: `attune.keys.values.seal_value`'s ciphertext.
     encrypted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    description: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    # Set from `ttl_seconds`: from this instant the key reads as absent (and is deleted).
+    expires_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True), nullable=True)
