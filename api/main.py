@@ -9,11 +9,13 @@ from fastapi import Depends, FastAPI
 from temporalio.client import Client
 
 from api.auth import current_identity
+from api.codec_cors import CodecCors
 from api.errors import install_error_handlers
 from api.request_guard import GuardRules, RequestGuard
 from api.responses import AUTHENTICATED_ERRORS
 from api.routers import (
     actions,
+    codec,
     enforcements,
     events,
     executions,
@@ -31,9 +33,13 @@ from attune.auth.recent_tokens import RecentTokens
 from attune.auth.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from attune.config import Settings, get_settings, required_database_url, temporal_target
 from attune.engine.workflow_starts import WorkflowStarter
+from attune.temporal_setup import data_converter_for
+from attune.web_ui_codec import CODEC_PATH, web_ui_codec_endpoint
 from db.engine import create_engine, create_session_factory
 
 API_PREFIX = "/api/v1"
+CODEC_VERBS = ("decode", "encode")
+CODEC_LIMIT_BYTES = 8 * 1_048_576
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -45,7 +51,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(database_url)
         address = temporal_target(settings)
-        temporal = await Client.connect(address, namespace=settings.temporal_namespace, lazy=True)
+        temporal = await Client.connect(
+            address,
+            namespace=settings.temporal_namespace,
+            lazy=True,
+            data_converter=data_converter_for(settings),
+        )
         app.state.services = Services(
             settings=settings,
             engine=engine,
@@ -68,7 +79,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(RequestGuard, rules=guard_rules(settings))
+    # Added last, so outermost: a preflight is answered before the guard asks for a token.
+    app.add_middleware(CodecCors, prefix=CODEC_PATH, origins=settings.codec_origins)
     app.include_router(health.router, prefix=API_PREFIX)
+    # The Web UI's codec endpoint authenticates by the secret in its path.
+    app.include_router(codec.web_ui_router, prefix=API_PREFIX)
     # Webhooks authenticate on their own terms: a bearer token or a signed body.
     app.include_router(webhooks.router, prefix=API_PREFIX)
     authenticated = [Depends(current_identity)]
@@ -83,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         enforcements,
         executions,
         inquiries,
+        codec,
     ):
         app.include_router(
             resource.router,
@@ -95,11 +111,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def guard_rules(settings: Settings) -> GuardRules:
     """What the request guard lets through unauthenticated, and how much body it reads."""
+    web_ui_codec = web_ui_codec_endpoint(settings)
+    web_ui_paths = (
+        {web_ui_codec.removeprefix(settings.public_api_url) + f"/{verb}" for verb in CODEC_VERBS}
+        if web_ui_codec
+        else set()
+    )
+    codec_paths = {f"{CODEC_PATH}/{verb}" for verb in CODEC_VERBS} | web_ui_paths
     return GuardRules(
         prefix=f"{API_PREFIX}/",
-        public_paths=frozenset({f"{API_PREFIX}/health"}),
+        public_paths=frozenset({f"{API_PREFIX}/health", *web_ui_paths}),
         signed_prefixes=(f"{API_PREFIX}/webhooks/",),
         signature_headers=(TIMESTAMP_HEADER, SIGNATURE_HEADER),
         max_body_bytes=settings.max_body_bytes,
-        raw_body_limits={f"{API_PREFIX}/packs{packs.UPLOAD_PATH}": packs.UPLOAD_LIMIT_BYTES},
+        raw_body_limits={
+            f"{API_PREFIX}/packs{packs.UPLOAD_PATH}": packs.UPLOAD_LIMIT_BYTES,
+            # A history's payloads may be as large as Temporal allows (2 MB each).
+            **dict.fromkeys(codec_paths, CODEC_LIMIT_BYTES),
+        },
     )

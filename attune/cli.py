@@ -71,12 +71,14 @@ def up() -> None:
 def api() -> None:
     """Serve the HTTP API (needs ATTUNE_DATABASE_URL; Temporal at TEMPORAL_ADDRESS)."""
     from api.main import create_app
+    from attune.encryption_key import with_encryption_key
 
     settings = _settings()
 
     def step() -> None:
         uvicorn.run(
-            create_app(settings),
+            # Workflow inputs it sends Temporal are encrypted: it needs the key.
+            create_app(with_encryption_key(settings)),
             host=settings.api_host,
             port=settings.api_port,
             log_level=settings.log_level.value.lower(),
@@ -88,10 +90,11 @@ def api() -> None:
 @app.command()
 def worker() -> None:
     """Run a Temporal worker; start as many as you like, on any machine."""
+    from attune.encryption_key import with_encryption_key
     from attune.worker import run_worker
 
     settings = _settings()
-    _run_checked(lambda: asyncio.run(run_worker(settings)))
+    _run_checked(lambda: asyncio.run(run_worker(with_encryption_key(settings))))
 
 
 @app.command()
@@ -109,7 +112,11 @@ def migrate() -> None:
         revision = await migrations.current_revision(required_database_url(settings))
         errors.print(f"database at revision {revision}; core pack registered")
         errors.print(f"admin API token in {admin.path}" + (" (new)" if admin.created else ""))
-        client = await connect_temporal(temporal_target(settings), settings.temporal_namespace)
+        client = await connect_temporal(
+            temporal_target(settings),
+            settings.temporal_namespace,
+            keys=settings.encryption_key_ring,
+        )
         added = await register_search_attributes(client, settings.temporal_namespace)
         errors.print(f"search attributes added: {', '.join(added) or 'none (all present)'}")
 
@@ -119,13 +126,20 @@ def migrate() -> None:
 @app.command()
 def ping() -> None:
     """Round trip through Temporal and a worker to PostgreSQL, and report how long it took."""
+    from attune.encryption_key import with_encryption_key
     from attune.temporal_setup import connect_temporal
     from workflows.ping import PingWorkflow
 
     settings = _settings()
 
     async def run() -> None:
-        client = await connect_temporal(temporal_target(settings), settings.temporal_namespace)
+        # The ping's input and result are encrypted like every payload: it needs the key.
+        settings_with_key = with_encryption_key(settings)
+        client = await connect_temporal(
+            temporal_target(settings),
+            settings.temporal_namespace,
+            keys=settings_with_key.encryption_key_ring,
+        )
         started = time.perf_counter()
         result = await client.execute_workflow(
             PingWorkflow.run, id=f"ping-{uuid.uuid4()}", task_queue=settings.task_queue

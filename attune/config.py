@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     temporal_ui_url: str | None = Field(
         default=None, description="Base URL of the Temporal Web UI, for links to workflows."
     )
+    codec_cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Origins (separated by ',') whose pages may call the codec endpoint: "
+        "where your Temporal Web UI is served. Default: the embedded Web UI's.",
+    )
     core_pack_dir: Path = Field(
         default=BUNDLED_PACKS_DIR / "core",
         description="The bundled core pack, registered at start-up.",
@@ -174,6 +179,13 @@ class Settings(BaseSettings):
         decode_encryption_key(value.get_secret_value())
         return value
 
+    @field_validator("codec_cors_origins", mode="before")
+    @classmethod
+    def _comma_separated_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip().rstrip("/") for part in value.split(",") if part.strip())
+        return value
+
     @field_validator("previous_encryption_keys", mode="before")
     @classmethod
     def _comma_separated_keys(cls, value: object) -> object:
@@ -214,6 +226,14 @@ class Settings(BaseSettings):
     @property
     def public_temporal_ui_url(self) -> str:
         return (self.temporal_ui_url or f"http://127.0.0.1:{self.temporal_ui_port}").rstrip("/")
+
+    @property
+    def codec_origins(self) -> tuple[str, ...]:
+        """Where the Web UI that may call the codec endpoint is served from."""
+        if self.codec_cors_origins:
+            return self.codec_cors_origins
+        embedded = self.public_temporal_ui_url
+        return (embedded, embedded.replace("//127.0.0.1:", "//localhost:"))
 
     @property
     def pack_folders(self) -> tuple[Path, ...]:

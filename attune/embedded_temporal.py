@@ -6,6 +6,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
 from workflows import search_attributes
@@ -45,8 +46,15 @@ async def start_embedded_temporal(
     ui: bool = True,
     database_file: Path | None = None,
     namespace: str = "default",
+    data_converter: DataConverter = DataConverter.default,
+    ui_codec_endpoint: str | None = None,
 ) -> WorkflowEnvironment:
-    """Start the dev server as a child process; `database_file=None` keeps its state in memory."""
+    """Start the dev server as a child process; `database_file=None` keeps its state in memory.
+
+    The environment's client uses `data_converter`; `ui_codec_endpoint` is where the Web UI
+    sends payloads to be decoded (`api.routers.codec`).
+    """
+    codec = ["--ui-codec-endpoint", ui_codec_endpoint] if ui_codec_endpoint else []
     return await WorkflowEnvironment.start_local(
         namespace=namespace,
         ip="127.0.0.1",
@@ -57,5 +65,6 @@ async def start_embedded_temporal(
         dev_server_existing_path=temporal_binary(),
         dev_server_database_filename=str(database_file) if database_file else None,
         dev_server_log_level="warn",
-        dev_server_extra_args=ONE_PARTITION_PER_TASK_QUEUE,
+        dev_server_extra_args=ONE_PARTITION_PER_TASK_QUEUE + codec,
+        data_converter=data_converter,
     )

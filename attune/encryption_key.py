@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import os
 
+from pydantic import SecretStr
+
 from attune.config import ENCRYPTION_KEY_BYTES, Settings, SettingsError, decode_encryption_key
 
 KEY_FILE_NAME = "encryption-key"
@@ -44,3 +46,11 @@ def resolve_encryption_key(settings: Settings) -> str:
     with os.fdopen(descriptor, "w", encoding="ascii") as handle:
         handle.write(key + "\n")
     return key
+
+
+def with_encryption_key(settings: Settings) -> Settings:
+    """`settings` with the key `resolve_encryption_key` finds, for commands that talk to
+    Temporal (whose payloads are encrypted) or unseal secrets."""
+    return settings.model_copy(
+        update={"encryption_key": SecretStr(resolve_encryption_key(settings))}
+    )

@@ -29,7 +29,8 @@ from attune.embedded_postgres import ensure_database, start_embedded_postgres
 from attune.embedded_temporal import start_embedded_temporal
 from attune.encryption_key import resolve_encryption_key
 from attune.errors import AttuneError
-from attune.temporal_setup import connect_temporal, register_search_attributes
+from attune.temporal_setup import connect_temporal, data_converter_for, register_search_attributes
+from attune.web_ui_codec import web_ui_codec_endpoint
 
 logger = logging.getLogger(__name__)
 console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -147,6 +148,9 @@ async def bring_up(settings: Settings, stack: AsyncExitStack) -> list[Child]:
                 ui_port=settings.temporal_ui_port,
                 database_file=sqlite,
                 namespace=settings.temporal_namespace,
+                data_converter=data_converter_for(settings),
+                # The Web UI shows decoded payloads: it asks the API's codec endpoint.
+                ui_codec_endpoint=web_ui_codec_endpoint(settings),
             )
         stack.push_async_callback(environment.shutdown)
         client = environment.client
@@ -154,7 +158,9 @@ async def bring_up(settings: Settings, stack: AsyncExitStack) -> list[Child]:
         ui_label = f"http://127.0.0.1:{settings.temporal_ui_port}"
     else:
         temporal_address = settings.temporal_address
-        client = await connect_temporal(temporal_address, settings.temporal_namespace)
+        client = await connect_temporal(
+            temporal_address, settings.temporal_namespace, keys=settings.encryption_key_ring
+        )
         ui_label = "served by your Temporal deployment"
 
     await register_search_attributes(client, settings.temporal_namespace)

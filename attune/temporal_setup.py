@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 
 from temporalio.api.enums.v1 import IndexedValueType
@@ -11,7 +12,10 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 
+from attune.config import Settings
+from attune.payload_codec import encrypting_data_converter
 from workflows import search_attributes
 
 logger = logging.getLogger(__name__)
@@ -19,10 +23,18 @@ logger = logging.getLogger(__name__)
 CONNECT_TIMEOUT = timedelta(seconds=5)
 
 
-async def connect_temporal(address: str, namespace: str) -> Client:
-    """Connect to a Temporal frontend, failing with the address in the message."""
+def data_converter_for(settings: Settings) -> DataConverter:
+    """How this process's payloads go to Temporal: encrypted with the configured keys."""
+    return encrypting_data_converter(settings.encryption_key_ring)
+
+
+async def connect_temporal(address: str, namespace: str, *, keys: Sequence[bytes]) -> Client:
+    """Connect to a Temporal frontend with the encrypting codec (`attune.payload_codec`),
+    failing with the address in the message."""
     try:
-        return await Client.connect(address, namespace=namespace)
+        return await Client.connect(
+            address, namespace=namespace, data_converter=encrypting_data_converter(keys)
+        )
     except Exception as error:
         raise ConnectionError(f"cannot reach Temporal at {address}: {error}") from error
 

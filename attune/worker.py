@@ -21,12 +21,14 @@ from activities.sensors import SensorActivities
 from activities.timers import TimerActivities
 from attune.config import (
     Settings,
+    SettingsError,
     required_database_url,
     temporal_target,
 )
 from attune.engine.event_sources import run_event_sources
 from attune.engine.reconciler import run_reconciler
 from attune.engine.workflow_starts import WorkflowStarter
+from attune.payload_codec import NO_KEY
 from attune.rate_limited_queues import REFRESH_INTERVAL, RateLimitedQueues
 from attune.temporal_setup import connect_temporal
 from db.engine import create_autocommit_session_factory, create_engine, create_session_factory
@@ -182,9 +184,13 @@ def runner_settings_from(settings: Settings) -> RunnerSettings:
 async def run_worker(settings: Settings) -> None:
     """Poll (and reconcile) until SIGTERM or SIGINT, then finish the tasks in hand and exit."""
     runner = runner_settings_from(settings)  # a bad action user stops the worker right here
+    if settings.encryption_key_bytes is None:
+        raise SettingsError(f"ATTUNE_ENCRYPTION_KEY: required by the worker ({NO_KEY})")
     engine = create_engine(required_database_url(settings))
     address = temporal_target(settings)
-    client = await connect_temporal(address, settings.temporal_namespace)
+    client = await connect_temporal(
+        address, settings.temporal_namespace, keys=settings.encryption_key_ring
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -23,10 +23,11 @@ from temporalio.worker import Worker
 
 from api.main import create_app
 from attune.auth.tokens import issue_token
-from attune.config import Settings
+from attune.config import Settings, decode_encryption_key
 from attune.embedded_postgres import ensure_database, start_embedded_postgres
 from attune.embedded_temporal import start_embedded_temporal
 from attune.packs.registrar import register_pack_folder
+from attune.payload_codec import encrypting_data_converter
 from attune.temporal_setup import connect_temporal, register_search_attributes
 from attune.worker import build_worker, runner_settings_from
 from db import migrate
@@ -36,6 +37,9 @@ from tests.workers import running
 
 TEST_DATABASE = "attune_test"
 TEST_ENCRYPTION_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+TEST_KEY_BYTES = decode_encryption_key(TEST_ENCRYPTION_KEY)
+TEST_DATA_CONVERTER = encrypting_data_converter([TEST_KEY_BYTES])
+"""What the tests' Temporal clients, workers and replayers encode payloads with."""
 
 
 @dataclass
@@ -109,12 +113,14 @@ async def temporal() -> AsyncIterator[TemporalServer]:
     """A Temporal dev server in memory, with Attune's search attributes registered."""
     address = os.environ.get("TEMPORAL_ADDRESS")
     if address:
-        client = await connect_temporal(address, "default")
+        client = await connect_temporal(address, "default", keys=[TEST_KEY_BYTES])
         await register_search_attributes(client, "default")
         yield TemporalServer(client=client, address=address)
         return
     port = free_port()
-    environment = await start_embedded_temporal(port=port, ui=False)
+    environment = await start_embedded_temporal(
+        port=port, ui=False, data_converter=TEST_DATA_CONVERTER
+    )
     try:
         await register_search_attributes(environment.client, "default")
         yield TemporalServer(client=environment.client, address=f"127.0.0.1:{port}")

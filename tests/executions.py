@@ -10,6 +10,7 @@ import httpx
 from temporalio.client import WorkflowHandle
 from temporalio.worker import Replayer
 
+from tests.conftest import TEST_DATA_CONVERTER
 from workflows.execution import ExecutionWorkflow
 
 TERMINAL = {"completed", "failed", "cancelled", "timeout", "abandoned"}
@@ -45,4 +46,6 @@ async def assert_replays(handle: WorkflowHandle[Any, Any]) -> None:
     real histories is what guards its determinism.
     """
     history = await handle.fetch_history()
-    await Replayer(workflows=[ExecutionWorkflow]).replay_workflow(history)
+    await Replayer(
+        workflows=[ExecutionWorkflow], data_converter=TEST_DATA_CONVERTER
+    ).replay_workflow(history)

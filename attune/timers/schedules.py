@@ -157,7 +157,7 @@ async def _ensure(
         pass
     handle = client.get_schedule_handle(schedule_id)
     described = await handle.describe()
-    if _described_digest(client, described) != _digest(rule, task_queue):
+    if await _described_digest(client, described) != _digest(rule, task_queue):
 
         def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
             return ScheduleUpdate(schedule=schedule_for(rule, task_queue))
@@ -183,13 +183,14 @@ def _digest(rule: Rule, task_queue: str) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
-def _described_digest(client: Client, described: ScheduleDescription) -> str | None:
+async def _described_digest(client: Client, described: ScheduleDescription) -> str | None:
     action = described.schedule.action
     if not isinstance(action, ScheduleActionStartWorkflow) or not action.memo:
         return None
     value = action.memo.get(DIGEST_MEMO)
     if isinstance(value, Payload):
-        decoded = client.data_converter.payload_converter.from_payloads([value])[0]
+        # As stored: encrypted by the codec (`attune.payload_codec`), so decoded through it.
+        decoded = (await client.data_converter.decode([value]))[0]
         return decoded if isinstance(decoded, str) else None
     return value if isinstance(value, str) else None
 

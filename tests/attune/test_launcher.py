@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import signal
 import socket
@@ -21,6 +22,9 @@ import psutil
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 
+from api.schemas.codec import PayloadJson
+from attune.config import decode_encryption_key
+from attune.payload_codec import encrypting_data_converter
 from tests.conftest import free_port
 from tests.executions import wait_for_status
 from tests.pack_folders import write_pack
@@ -161,14 +165,15 @@ async def test_up_serves_stops_cleanly_and_keeps_data(
         ui = await client.get(f"http://127.0.0.1:{ports.ui}/")
     assert ui.status_code == 200
 
-    # The worker is alive: a workflow goes through it to PostgreSQL and back.
-    temporal = await Client.connect(f"127.0.0.1:{ports.temporal}")
+    # The worker is alive: a workflow goes through it to PostgreSQL and back, encrypted.
+    key = (data_dir / "encryption-key").read_text()
+    temporal = await connect_with(ports, key)
     ping_id = f"ping-{uuid.uuid4()}"
     result = await temporal.execute_workflow(PingWorkflow.run, id=ping_id, task_queue="attune")
     assert result.database_version
+    await check_the_web_ui_decodes(ports, temporal, ping_id)
     marker = uuid.uuid4().hex
     await write_marker(data_dir, marker)
-    key = (data_dir / "encryption-key").read_text()
     assert_private(data_dir)
     token = await check_the_operator_path(ports, data_dir, tmp_path, first)
 
@@ -184,7 +189,7 @@ async def test_up_serves_stops_cleanly_and_keeps_data(
     assert marker in await read_markers(data_dir)
     assert (data_dir / "encryption-key").read_text() == key
     assert (data_dir / "admin-token").read_text().strip() == token
-    temporal = await Client.connect(f"127.0.0.1:{ports.temporal}")
+    temporal = await connect_with(ports, key)
     description = await temporal.get_workflow_handle(ping_id).describe()
     assert description.status == WorkflowExecutionStatus.COMPLETED
     await check_the_timer_kept_its_pace(ports, token, temporal)
@@ -192,6 +197,47 @@ async def test_up_serves_stops_cleanly_and_keeps_data(
     tree = process_tree(second, data_dir)
     assert stop_with_sigterm(second) == 0, second.log.read_text()
     assert [process for process in tree if alive(process)] == []
+
+
+async def connect_with(ports: Ports, key: str) -> Client:
+    """A client of the embedded Temporal that encodes as Attune does, with its data dir's key."""
+    return await Client.connect(
+        f"127.0.0.1:{ports.temporal}",
+        data_converter=encrypting_data_converter([decode_encryption_key(key.strip())]),
+    )
+
+
+async def check_the_web_ui_decodes(ports: Ports, temporal: Client, workflow_id: str) -> None:
+    """The embedded Web UI is pointed at the API's codec endpoint, which it may call from the
+    browser (CORS) and which decodes the workflow's payloads."""
+    ui = f"http://127.0.0.1:{ports.ui}"
+    async with httpx.AsyncClient(timeout=5) as client:
+        settings = (await client.get(f"{ui}/api/v1/settings")).json()
+        endpoint = settings["Codec"]["Endpoint"]
+        assert endpoint.startswith(f"http://127.0.0.1:{ports.api}/api/v1/codec/web-ui/")
+        preflight = await client.options(
+            f"{endpoint}/decode",
+            headers={
+                "Origin": ui,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type,x-namespace",
+            },
+        )
+        assert preflight.status_code == 200, preflight.text
+        assert preflight.headers["access-control-allow-origin"] == ui
+        history = await temporal.get_workflow_handle(workflow_id).fetch_history()
+        completed = history.events[-1].workflow_execution_completed_event_attributes
+        [sealed] = completed.result.payloads
+        assert sealed.metadata["encoding"] == b"binary/encrypted"
+        body = {"payloads": [PayloadJson.of(sealed).model_dump()]}
+        decoded = await client.post(
+            f"{endpoint}/decode", json=body, headers={"Origin": ui, "X-Namespace": "default"}
+        )
+        assert decoded.status_code == 200, decoded.text
+        assert decoded.headers["access-control-allow-origin"] == ui
+        [plain] = decoded.json()["payloads"]
+        assert base64.b64decode(plain["metadata"]["encoding"]) == b"json/plain"
+        assert b"database_version" in base64.b64decode(plain["data"])
 
 
 def assert_private(data_dir: Path) -> None:

@@ -21,6 +21,7 @@ from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.worker import Replayer
 
 from attune.worker import PACK_SANDBOX
+from tests.conftest import TEST_DATA_CONVERTER
 from workflows.execution import ExecutionWorkflow
 from workflows.pack_code import pack_code_finder
 from workflows.pack_workflow import PackWorkflow
@@ -52,7 +53,11 @@ async def replay(history: WorkflowHistory) -> None:
     referenced, and `replay_workflow` waits for ever): so the failure is taken from the
     results as they come, and the replay abandoned once it is known.
     """
-    replayer = Replayer(workflows=[PackWorkflow, ExecutionWorkflow], workflow_runner=PACK_SANDBOX)
+    replayer = Replayer(
+        workflows=[PackWorkflow, ExecutionWorkflow],
+        workflow_runner=PACK_SANDBOX,
+        data_converter=TEST_DATA_CONVERTER,
+    )
     failed: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
 
     async def histories() -> AsyncIterator[WorkflowHistory]:

@@ -16,7 +16,7 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.worker import Replayer
 
 from attune.config import Settings
-from tests.conftest import TemporalServer
+from tests.conftest import TEST_DATA_CONVERTER, TemporalServer
 from tests.executions import wait_for_status
 from tests.pack_folders import register_pack
 from tests.sensors import (
@@ -108,12 +108,15 @@ async def test_a_failing_sensor_shows_its_error_and_recovers_from_its_cursor(
         assert "RuntimeError: the source is down: maintenance window" in shown["last_error"]
         assert "Traceback" in shown["last_error"]
         assert shown["failing_since"] is not None
-        # The same error is the pending activity's last failure in the Web UI.
+        # The same error is the pending activity's last failure in the Web UI, encrypted
+        # in Temporal (the Web UI decodes it through the codec endpoint).
         description = await temporal.client.get_workflow_handle(
             sensor_workflow_id(sensor)
         ).describe()
         [pending] = description.raw_description.pending_activities
-        assert "the source is down" in pending.last_failure.message
+        assert "the source is down" not in str(pending.last_failure)
+        decoded = await temporal.client.data_converter.decode_failure(pending.last_failure)
+        assert "the source is down" in str(decoded)
         assert await events_of(engine, sensor) == []
 
         broken.unlink()
@@ -152,7 +155,9 @@ async def test_leases_and_continue_as_new_carry_the_cursor_on(
     first_run = temporal.client.get_workflow_handle(handle.id, run_id=handle.first_execution_run_id)
     history = await first_run.fetch_history()
     assert history.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
-    await Replayer(workflows=[SensorWorkflow]).replay_workflow(history)
+    await Replayer(workflows=[SensorWorkflow], data_converter=TEST_DATA_CONVERTER).replay_workflow(
+        history
+    )
 
 
 async def test_reconcile_starts_one_workflow_per_enabled_sensor_and_stops_the_rest(
@@ -272,4 +277,6 @@ async def test_a_sensor_polling_less_often_than_a_lease_lasts_waits_on_a_timer(
     kinds = [event.event_type for event in history.events]
     assert EventType.EVENT_TYPE_TIMER_STARTED in kinds
     assert EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT not in kinds
-    await Replayer(workflows=[SensorWorkflow]).replay_workflow(history)
+    await Replayer(workflows=[SensorWorkflow], data_converter=TEST_DATA_CONVERTER).replay_workflow(
+        history
+    )
