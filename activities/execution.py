@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from activities.execution_summary import summarize, summarize_row
 from activities.execution_types import (
     ExecutionOutcome,
     FinishExecutionInput,
@@ -111,6 +112,7 @@ class ExecutionActivities:
                 ExecutionStatus.FAILED,
                 error=f"action {run.action_ref!r} no longer exists",
                 queued=queued,
+                run=run,
             )
         try:
             parameters = unsealed_parameters(
@@ -119,7 +121,7 @@ class ExecutionActivities:
         except (AttuneError, SecretDecryptionError) as unreadable:
             message = unreadable.message if isinstance(unreadable, AttuneError) else str(unreadable)
             return await self._finish(
-                run.execution_id, ExecutionStatus.FAILED, error=message, queued=queued
+                run.execution_id, ExecutionStatus.FAILED, error=message, queued=queued, run=run
             )
         request = RunRequest(
             action=spec,
@@ -146,6 +148,7 @@ class ExecutionActivities:
                 ExecutionStatus.FAILED,
                 error=f"runner error: {error}",
                 queued=queued,
+                run=run,
             )
         return await self._finish(
             run.execution_id,
@@ -153,17 +156,30 @@ class ExecutionActivities:
             result=_storable(output),
             error=output.error,
             queued=queued,
+            run=run,
+            output=output,
         )
 
     @activity.defn(name="attune.finish_execution")
     async def finish_execution(self, input: FinishExecutionInput) -> ExecutionOutcome:
         """End an execution that could not end itself (its run was lost or cancelled early)."""
-        return await self._finish(
+        outcome = await self._finish(
             input.execution_id,
             ExecutionStatus(input.status),
             error=input.error,
             queued=input.admission_queued,
         )
+        # A rare path: the summary is read back from the row, which holds whatever ran.
+        async with self._sessions() as session:
+            row = await executions.repository.get(session, id=input.execution_id)
+        columns = {
+            "id": row.id,
+            "action_ref": row.action_ref,
+            "parameters": row.parameters,
+            "result": row.result,
+            "error": row.error,
+        }
+        return replace(outcome, summary=summarize_row(columns, api_url=self._runner.api_url))
 
     async def _claim(
         self, execution_id: int, workflow_id: str, scheduled_at: datetime
@@ -194,8 +210,11 @@ class ExecutionActivities:
         result: Any = None,
         error: str | None = None,
         queued: bool = False,
+        run: ClaimedRun | None = None,
+        output: RunOutput | None = None,
     ) -> ExecutionOutcome:
-        return await record_ending(
+        """Record the ending; with the claimed `run`, the outcome carries its summary."""
+        outcome = await record_ending(
             self._sessions,
             self._transactions,
             execution_id,
@@ -204,6 +223,17 @@ class ExecutionActivities:
             error=error,
             queued=queued,
         )
+        if run is None:
+            return outcome
+        summary = summarize(
+            execution_id=execution_id,
+            action_ref=run.action_ref,
+            masked_parameters=run.parameters,
+            api_url=self._runner.api_url,
+            output=output,
+            error=error,
+        )
+        return replace(outcome, summary=summary)
 
     async def _current_outcome(self, execution_id: int) -> ExecutionOutcome:
         return await current_outcome(self._sessions, execution_id)

@@ -1,13 +1,16 @@
-"""The data the execution workflow and its activities pass each other: ids and statuses only.
+"""The data the execution workflow and its activities pass each other: ids and statuses,
+and a bounded summary of how the run went for the Web UI.
 
-Parameters, results and output stay in PostgreSQL, so Temporal's history never holds a
+Parameters, results and output stay in PostgreSQL; the summary holds the masked
+parameters and the first few KB of output only, so Temporal's history never holds a
 secret parameter and stays small however large an action's output is.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 PACK_WORKFLOW_DEFAULT_LIMIT = timedelta(days=7)
 PACK_WORKFLOW_MARGIN = timedelta(minutes=5)
@@ -81,9 +84,26 @@ class FinishExecutionInput:
 
 
 @dataclass
+class ExecutionSummary:
+    """What the Temporal Web UI shows of an execution (the workflow's result): enough for a
+    person to see what ran and how it went, bounded however large the real output; the
+    whole record is at `url`. Secret parameters are masked, as everywhere."""
+
+    action: str
+    url: str
+    parameters: dict[str, Any] | str = field(default_factory=dict)
+    exit_code: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    error: str | None = None
+
+
+@dataclass
 class ExecutionOutcome:
     """How the execution ended, as recorded in its row."""
 
     execution_id: int
     status: str
     error: str | None = None
+    # For the Web UI; None in histories written before it, and for pack workflows' children.
+    summary: ExecutionSummary | None = None

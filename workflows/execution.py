@@ -26,6 +26,7 @@ from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from activities.execution import CANCELLED_BY_REQUEST, NOT_RETRIED, ExecutionActivities
+    from activities.execution_summary import as_markdown
     from activities.execution_types import (
         ExecutionInput,
         ExecutionOutcome,
@@ -67,6 +68,9 @@ class ExecutionWorkflow:
             if not input.admitted:
                 await self._admission.wait(input)
             self._show_status("running")
+            workflow.set_current_details(
+                f"**running**: `{input.action_ref}` (execution {input.execution_id})"
+            )
             outcome = await workflow.execute_activity_method(
                 ExecutionActivities.run_execution,
                 RunExecutionInput(input.execution_id, admission_queued=queued),
@@ -88,6 +92,7 @@ class ExecutionWorkflow:
                 raise asyncio.CancelledError() from error
             outcome = await self._finish(input, "abandoned", _lost_run(error))
         self._show_status(outcome.status)
+        workflow.set_current_details(as_markdown(outcome.status, outcome.summary))
         return outcome
 
     async def _finish(self, input: ExecutionInput, status: str, error: str) -> ExecutionOutcome:

@@ -35,7 +35,7 @@ from tests.admission import (
     runs_of,
     wait_until_all_ended,
 )
-from tests.conftest import TemporalServer, make_worker
+from tests.conftest import TEST_ENCRYPTION_KEY, TemporalServer, make_worker
 from tests.executions import wait_for_status
 
 
@@ -47,6 +47,8 @@ async def worker_processes(
     environment = {
         **os.environ,
         "ATTUNE_DATABASE_URL": str(settings.database_url),
+        # Every Temporal payload is encrypted: the worker needs the key the tests use.
+        "ATTUNE_ENCRYPTION_KEY": TEST_ENCRYPTION_KEY,
         "TEMPORAL_ADDRESS": temporal.address,
         "ATTUNE_TASK_QUEUE": settings.task_queue,
         "ATTUNE_DATA_DIR": str(data_dir),

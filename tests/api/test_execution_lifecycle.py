@@ -23,7 +23,7 @@ from attune.config import Settings
 from attune.engine.execution_requests import find_runnable_action, request_execution
 from db.engine import create_session_factory
 from db.repositories import action as actions
-from tests.conftest import TemporalServer, make_worker
+from tests.conftest import TEST_ENCRYPTION_KEY, TemporalServer, make_worker
 from tests.db.factories import unique
 from tests.executions import wait_for_status
 from tests.pack_folders import register_pack, write_pack
@@ -194,6 +194,8 @@ async def test_a_killed_worker_process_leaves_a_terminal_execution(
     environment = {
         **os.environ,
         "ATTUNE_DATABASE_URL": str(settings.database_url),
+        # Every Temporal payload is encrypted: the worker needs the key the tests use.
+        "ATTUNE_ENCRYPTION_KEY": TEST_ENCRYPTION_KEY,
         "TEMPORAL_ADDRESS": temporal.address,
         "ATTUNE_TASK_QUEUE": settings.task_queue,
         "ATTUNE_DATA_DIR": str(tmp_path / "worker"),
