@@ -21,6 +21,7 @@ from api.routers import (
     executions,
     health,
     inquiries,
+    keys,
     packs,
     policies,
     rules,
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         enforcements,
         executions,
         inquiries,
+        keys,
         codec,
     ):
         app.include_router(

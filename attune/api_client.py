@@ -54,4 +54,6 @@ def call_api(
         except (ValueError, KeyError, TypeError):
             message, details = response.text, {}
         raise ApiError(f"HTTP {response.status_code}: {message}", details=details)
+    if response.status_code == 204:
+        return None  # no content: a delete
     return response.json()

@@ -14,6 +14,7 @@ import typer
 import uvicorn
 from rich.console import Console
 
+from attune.cli_keys import key_app
 from attune.cli_rules import rule_app
 from attune.cli_sensors import sensor_app
 from attune.cli_support import cli_settings as _settings
@@ -36,6 +37,7 @@ app.add_typer(execution_app, name="execution")
 errors = Console(stderr=True, highlight=False)
 app.add_typer(rule_app, name="rule")
 app.add_typer(sensor_app, name="sensor")
+app.add_typer(key_app, name="key")
 
 
 def _json_object(option: str, text: str, *, example: str) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from attune.auth.webhook_signature import (
     signature_digest,
     verify,
 )
-from attune.crypto import decrypt_secret
+from attune.crypto import SecretDecryptionError, decrypt_secret_with_any
 from attune.engine.event_ingestion import accept_event, find_accepting_trigger
 from attune.json_limits import loads_checked
 from db.models import Trigger
@@ -107,7 +107,7 @@ async def _signed_trigger(
     except errors.AttuneError:
         trigger = None
     secret = (
-        decrypt_secret(services.encryption_key(), trigger.webhook_secret)
+        _webhook_secret(services, trigger.webhook_secret)
         if trigger is not None and trigger.webhook_secret is not None
         else None
     )
@@ -124,6 +124,17 @@ async def _signed_trigger(
             details={"trigger": trigger_ref},
         )
     return trigger
+
+
+def _webhook_secret(services: Services, sealed: str) -> str:
+    """The trigger's secret, opened with any key of the ring: a secret stored before a key
+    rotation, and not yet re-encrypted, still verifies."""
+    services.encryption_key()  # refused clearly when no key is configured
+    try:
+        return decrypt_secret_with_any(services.settings.encryption_key_ring, sealed)
+    except SecretDecryptionError as error:
+        # The operator's to fix (a key missing from the ring), not the sender's: no 500.
+        raise errors.Conflict(f"the trigger's webhook secret cannot be read: {error}") from None
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

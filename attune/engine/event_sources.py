@@ -6,6 +6,7 @@
   that moment) still lands.
 - Attune's own triggers are dispatched every `DISPATCH_INTERVAL`: a rule chained on
   `core.execution_finished` fires about that long after the execution ends.
+- Expired keys are deleted every `PURGE_INTERVAL` (reads treat them as absent already).
 
 A failed pass is logged and retried; it never stops the worker.
 """
@@ -24,12 +25,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from attune.engine.sensor_workflows import reconcile_sensors
 from attune.engine.system_triggers import dispatch_system_events
 from attune.engine.workflow_starts import WorkflowStarter
+from attune.keys.expiry import purge_expired_keys
 from attune.timers.schedules import reconcile_schedules
 
 logger = logging.getLogger(__name__)
 
 DISPATCH_INTERVAL = timedelta(seconds=1)
 RESYNC_INTERVAL = timedelta(minutes=1)
+PURGE_INTERVAL = timedelta(minutes=1)
 
 
 async def reconcile_event_sources(
@@ -63,10 +66,17 @@ async def run_event_sources(
     encryption_key: bytes | None = None,
     dispatch_interval: timedelta = DISPATCH_INTERVAL,
     resync_interval: timedelta | None = RESYNC_INTERVAL,
+    purge_interval: timedelta | None = PURGE_INTERVAL,
 ) -> None:
-    """Reconcile and dispatch until `stop` is set; `resync_interval` None: dispatch only."""
-    next_resync = 0.0
+    """Reconcile, dispatch and purge expired keys until `stop` is set; an interval of None
+    turns that part off."""
+    next_resync = next_purge = 0.0
     while not stop.is_set():
+        if purge_interval is not None and time.monotonic() >= next_purge:
+            # A failure is logged inside; the next try is a whole interval away, as a
+            # success's would be: nothing expired gets readable by waiting.
+            await purge_expired_keys(sessions)
+            next_purge = time.monotonic() + purge_interval.total_seconds()
         if resync_interval is not None and time.monotonic() >= next_resync:
             try:
                 await reconcile_event_sources(sessions, starter)

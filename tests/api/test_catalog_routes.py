@@ -13,7 +13,13 @@ from tests.db.factories import unique
 from tests.pack_folders import register_pack, write_pack
 
 PUBLIC = {"/api/v1/health"}
-SAMPLE_VALUES = {"{id}": "1", "{ref}": "core.nothing", "{trigger_ref}": "core.webhook"}
+SAMPLE_VALUES = {
+    "{id}": "1",
+    "{ref}": "core.nothing",
+    "{trigger_ref}": "core.webhook",
+    "{scope}": "system",
+    "{name}": "k",
+}
 
 
 def _every_operation() -> list[tuple[str, str]]:
@@ -106,6 +112,12 @@ async def test_the_openapi_document_describes_every_route(api: httpx.AsyncClient
         ("GET", "/api/v1/inquiries/{id}"),
         ("POST", "/api/v1/inquiries/{id}/respond"),
         ("POST", "/api/v1/webhooks/{trigger_ref}"),
+        ("GET", "/api/v1/keys"),
+        ("GET", "/api/v1/keys/{scope}/{name}"),
+        ("PUT", "/api/v1/keys/{scope}/{name}"),
+        ("DELETE", "/api/v1/keys/{scope}/{name}"),
+        ("POST", "/api/v1/codec/decode"),
+        ("POST", "/api/v1/codec/encode"),
     }
     schemas = document["components"]["schemas"]
     for schema in (

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import null
+from sqlalchemy import func, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attune import errors
@@ -308,3 +309,80 @@ async def test_long_and_special_names_and_values_round_trip(session: AsyncSessio
     assert found is not None
     assert found.id == created.id
     assert found.value == value
+
+
+async def test_put_creates_then_replaces_every_field(session: AsyncSession) -> None:
+    name = unique("put")
+    created, was_created = await key.put(
+        session,
+        owner_type=OwnerType.PACK,
+        owner="p",
+        name=name,
+        value=[1],
+        encrypted=True,
+        description="first",
+        ttl_seconds=60,
+    )
+    replaced, again = await key.put(
+        session, owner_type=OwnerType.PACK, owner="p", name=name, value={"v": 2}
+    )
+    assert (was_created, again) == (True, False)
+    assert replaced.id == created.id
+    assert (replaced.value, replaced.encrypted, replaced.description) == ({"v": 2}, False, "")
+    assert replaced.expires_at is None
+
+
+async def test_put_counts_ttl_from_the_database_clock(session: AsyncSession) -> None:
+    created, _ = await key.put(
+        session, owner_type=OwnerType.SYSTEM, owner="", name=unique("ttl"), value=1, ttl_seconds=90
+    )
+    now = await session.scalar(select(func.statement_timestamp()))
+    assert created.expires_at is not None
+    assert now is not None
+    assert abs((created.expires_at - now).total_seconds() - 90) < 5
+
+
+async def test_put_over_an_expired_key_creates_it_afresh(session: AsyncSession) -> None:
+    stale = await make_key(session, expires_at=datetime.now(UTC) - timedelta(minutes=1))
+    fresh, created = await key.put(
+        session, owner_type=OwnerType.SYSTEM, owner="", name=stale.name, value="new"
+    )
+    assert created is True
+    assert fresh.id != stale.id
+    assert await key.find_by_name(session, name=stale.name) is not None
+
+
+async def test_put_refuses_a_null_value(session: AsyncSession) -> None:
+    with pytest.raises(errors.ValidationError, match="value"):
+        await key.put(session, owner_type=OwnerType.SYSTEM, owner="", name=unique("n"), value=None)
+
+
+async def test_list_live_filters_owner_types_owner_and_prefix(session: AsyncSession) -> None:
+    stem = unique("live")
+    owner = unique("pack")
+    system_key = await make_key(session, name=f"{stem}-a")
+    pack_key = await make_key(session, name=f"{stem}-b", owner_type=OwnerType.PACK, owner=owner)
+    await make_key(session, name=f"{stem}-c", owner_type=OwnerType.ACTION, owner=owner)
+    await make_key(session, name=f"{stem}-d", expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    await make_key(session, name=f"x{stem}")
+
+    scopes = [OwnerType.SYSTEM, OwnerType.PACK, OwnerType.IDENTITY]
+    every = await key.list_live(session, owner_types=scopes, prefix=stem)
+    packs = await key.list_live(session, owner_types=[OwnerType.PACK], owner=owner)
+    literal = await key.list_live(session, owner_types=scopes, prefix=f"{stem[:-2]}%")
+
+    assert [k.id for k in every] == [system_key.id, pack_key.id]
+    assert [k.id for k in packs] == [pack_key.id]
+    assert literal == []
+
+
+async def test_delete_by_name_deletes_only_a_live_key(session: AsyncSession) -> None:
+    live = await make_key(session)
+    stale = await make_key(session, expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    assert await key.delete_by_name(session, owner_type=OwnerType.SYSTEM, owner="", name=live.name)
+    assert not await key.delete_by_name(
+        session, owner_type=OwnerType.SYSTEM, owner="", name=live.name
+    )
+    assert not await key.delete_by_name(
+        session, owner_type=OwnerType.SYSTEM, owner="", name=stale.name
+    )

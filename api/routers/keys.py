@@ -1,0 +1,133 @@
+"""Keys: the key-value store. Put, get, list and delete values in the system's scope, a
+pack's (`?pack=<ref>`) or a user's (`?user=<login>`, yours when left out).
+
+An encrypted key's value is masked in every answer but a get with `?decrypt=true`, and
+each of those is written to the `attune.audit` log with the caller's login.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from api.auth import CurrentIdentity
+from api.deps import ServicesDep, SessionDep
+from api.responses import errors_of
+from api.schemas.keys import KeyRead, KeyWrite
+from api.schemas.pages import DEFAULT_PAGE, CatalogPage, Limit, Offset, catalog_page
+from attune.keys import store
+from attune.keys.addresses import MAX_NAME_CHARS, Scope
+from attune.keys.owners import MAX_OWNER_CHARS, key_address, owner_filter
+
+router = APIRouter(prefix="/keys", tags=["keys"])
+
+PackOwner = Annotated[
+    str | None,
+    Query(max_length=MAX_OWNER_CHARS, description="The owning pack's ref (scope pack)."),
+]
+UserOwner = Annotated[
+    str | None,
+    Query(
+        max_length=MAX_OWNER_CHARS,
+        description="The owning identity's login (scope user); yours when left out.",
+    ),
+]
+KeyName = Annotated[
+    str,
+    Path(
+        max_length=MAX_NAME_CHARS,
+        description="Letters, digits, '_', '.', ':' and '-', starting with a letter, digit or '_'.",
+    ),
+]
+Prefix = Annotated[
+    str | None,
+    Query(max_length=MAX_NAME_CHARS, description="Only keys whose names start with this."),
+]
+
+
+@router.get("")
+async def list_keys(
+    session: SessionDep,
+    identity: CurrentIdentity,
+    limit: Limit = DEFAULT_PAGE,
+    offset: Offset = 0,
+    scope: Scope | None = None,
+    pack: PackOwner = None,
+    user: UserOwner = None,
+    prefix: Prefix = None,
+) -> CatalogPage[KeyRead]:
+    """Live keys by scope, owner and name; encrypted values are always masked here."""
+    owners = owner_filter(scope, pack=pack, user=user, caller=identity.login)
+    views = await store.list_keys(session, owners, prefix=prefix, limit=limit, offset=offset)
+    return catalog_page(views, KeyRead.of, limit=limit, offset=offset)
+
+
+@router.put(
+    "/{scope}/{name}",
+    responses={201: {"model": KeyRead, "description": "The key was created."}},
+)
+async def put_key(
+    session: SessionDep,
+    services: ServicesDep,
+    identity: CurrentIdentity,
+    response: Response,
+    scope: Scope,
+    name: KeyName,
+    body: KeyWrite,
+    pack: PackOwner = None,
+    user: UserOwner = None,
+) -> KeyRead:
+    """Create (201) or replace (200) a key. 422 naming the field for a bad name, owner,
+    value or TTL (and for a pack or login Attune does not know); 503 for an encrypted key
+    when the API has no ATTUNE_ENCRYPTION_KEY."""
+    address = key_address(scope, name, pack=pack, user=user, caller=identity.login)
+    view, created = await store.put_key(
+        session,
+        address,
+        value=body.value,
+        encrypted=body.encrypted,
+        ttl_seconds=body.ttl_seconds,
+        description=body.description,
+        encryption_key=services.settings.encryption_key_bytes,
+    )
+    await session.commit()
+    response.status_code = 201 if created else 200
+    return KeyRead.of(view)
+
+
+@router.get("/{scope}/{name}", responses=errors_of(404, 409))
+async def get_key(
+    session: SessionDep,
+    services: ServicesDep,
+    identity: CurrentIdentity,
+    scope: Scope,
+    name: KeyName,
+    pack: PackOwner = None,
+    user: UserOwner = None,
+    decrypt: Annotated[
+        bool, Query(description="Show an encrypted value in the clear (audited).")
+    ] = False,
+) -> KeyRead:
+    """One live key: 404 when missing or expired. With `decrypt=true` an encrypted value is
+    shown in the clear, and the read is audited; 409 when no configured key opens it."""
+    address = key_address(scope, name, pack=pack, user=user, caller=identity.login)
+    ring = services.settings.encryption_key_ring if decrypt else None
+    return KeyRead.of(
+        await store.get_key(session, address, decrypt_with=ring, reader=identity.login)
+    )
+
+
+@router.delete("/{scope}/{name}", status_code=204, responses=errors_of(404))
+async def delete_key(
+    session: SessionDep,
+    identity: CurrentIdentity,
+    scope: Scope,
+    name: KeyName,
+    pack: PackOwner = None,
+    user: UserOwner = None,
+) -> None:
+    """Delete a live key: 404 when missing or expired."""
+    address = key_address(scope, name, pack=pack, user=user, caller=identity.login)
+    await store.delete_key(session, address)
+    await session.commit()
