@@ -161,6 +161,21 @@ def keygen() -> None:
     typer.echo(generate_encryption_key())
 
 
+@app.command("codec-endpoint")
+def codec_endpoint() -> None:
+    """Print the codec endpoint to give a Temporal Web UI (TEMPORAL_CODEC_ENDPOINT): the
+    API's address as browsers reach it (ATTUNE_API_URL) and a secret of ATTUNE_ENCRYPTION_KEY."""
+    from attune.encryption_key import with_encryption_key
+    from attune.web_ui_codec import web_ui_codec_endpoint
+
+    settings = _settings()
+
+    def step() -> None:
+        typer.echo(web_ui_codec_endpoint(with_encryption_key(settings)))
+
+    _run_checked(step)
+
+
 @pack_app.command("register")
 def pack_register(
     path: Annotated[Path, typer.Argument(help="The pack folder (holding pack.yaml).")],

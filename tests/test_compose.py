@@ -80,6 +80,15 @@ def test_services_images_ports_and_temporal_ui() -> None:
     assert _environment(services["temporal-ui"])["TEMPORAL_CORS_ORIGINS"]
 
 
+def test_the_temporal_ui_may_decode_through_the_api() -> None:
+    services = _services()
+    ui = _environment(services["temporal-ui"])
+    assert ui["TEMPORAL_CODEC_ENDPOINT"] == "${ATTUNE_WEB_UI_CODEC_ENDPOINT:-}"
+    origins = _environment(services["attune-api"])["ATTUNE_CODEC_CORS_ORIGINS"].split(",")
+    published = {host for host, container in _published(services["temporal-ui"])}
+    assert {f"http://localhost:{port}" for port in published} <= set(origins)
+
+
 def test_temporal_server_uses_postgresql_with_its_schema_set_up_first() -> None:
     temporal = _services()["temporal"]
     assert str(temporal["image"]).startswith("temporalio/server:")
