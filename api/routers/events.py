@@ -37,6 +37,7 @@ async def create_event(
             trigger=trigger,
             payload=body.payload,
             encryption_key=services.secrets_key,
+            key_ring=services.settings.encryption_key_ring,
         )
     )
 

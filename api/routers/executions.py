@@ -125,6 +125,9 @@ async def _run(
         action=action,
         parameters=parameters,
         encryption_key=services.secrets_key,
+        key_ring=services.settings.encryption_key_ring,
+        # Defaults that are key templates read `keystore.user` as the caller's keys.
+        user=identity.login,
         executor_id=identity.id,
         **origin,
     )

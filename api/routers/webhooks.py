@@ -78,6 +78,7 @@ async def receive_webhook(
             trigger=trigger,
             payload=payload,
             encryption_key=services.secrets_key,
+            key_ring=services.settings.encryption_key_ring,
         )
     )
 

@@ -14,17 +14,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from activities.runners.types import SHELL_PARAMETERS
 from attune import errors
 from attune.engine.execution_requests import record_failed_execution, request_execution
 from attune.engine.payloads import validate_payload
 from attune.engine.rule_chains import SYSTEM_TRIGGERS, listens
+from attune.engine.rule_parameters import render_rule_parameters
 from attune.engine.workflow_starts import PendingStart, WorkflowStarter
 from attune.json_limits import check_json
 from attune.packs.definitions import TIMER_TRIGGER_TYPE
 from attune.packs.parameters import mask_secrets, secret_parameters
 from attune.rules.criteria import matches
-from attune.rules.templating import render_parameters_off_loop
 from db.models import Action, Enforcement, EnforcementStatus, Event, Execution, Pack, Rule, Trigger
 from db.repositories import action as actions
 from db.repositories import enforcement as enforcements
@@ -87,10 +86,12 @@ async def ingest_event(
     payload: Any,
     encryption_key: bytes | None = None,
     source: EventSource | None = None,
+    key_ring: Sequence[bytes] | None = None,
 ) -> Ingested | None:
     """Write the event, then an enforcement and an execution for each rule it matches.
 
-    `encryption_key` seals the secret parameters of the executions (see `secret_parameters`).
+    `encryption_key` seals the secret parameters of the executions (see `secret_parameters`);
+    `key_ring` opens the encrypted keys templates read (default: `encryption_key` alone).
     None only when `source.dedupe_key` names an event already written.
     """
     source = source or EventSource()
@@ -110,7 +111,7 @@ async def ingest_event(
     if event is None:
         return None
     ingested = Ingested(event=event)
-    lookups = _Lookups(session)
+    lookups = _Lookups(session, encryption_key, key_ring)
     candidates = source.rules
     if candidates is None:
         candidates = await rules.list_enabled_for_trigger_ref(
@@ -124,7 +125,7 @@ async def ingest_event(
     # By action first: admission locks each action's queue until commit, and taking those
     # locks in one global order is what keeps two events from deadlocking on them.
     for rule in sorted(matched, key=lambda rule: (rule.action_ref, rule.ref)):
-        await _enforce(session, rule, event, lookups, ingested, encryption_key)
+        await _enforce(session, rule, event, lookups, ingested)
     return ingested
 
 
@@ -135,10 +136,16 @@ async def accept_event(
     trigger: Trigger,
     payload: Any,
     encryption_key: bytes | None = None,
+    key_ring: Sequence[bytes] | None = None,
 ) -> Ingested:
     """Ingest a caller's event, commit its rows, then start its executions' workflows."""
     ingested = await accept_sourced_event(
-        session, starter, trigger=trigger, payload=payload, encryption_key=encryption_key
+        session,
+        starter,
+        trigger=trigger,
+        payload=payload,
+        encryption_key=encryption_key,
+        key_ring=key_ring,
     )
     assert ingested is not None, "an event without a dedupe key is always written"
     return ingested
@@ -152,11 +159,17 @@ async def accept_sourced_event(
     payload: Any,
     encryption_key: bytes | None = None,
     source: EventSource | None = None,
+    key_ring: Sequence[bytes] | None = None,
 ) -> Ingested | None:
     """`accept_event` for an event from `source`: None (nothing written) when its
     `dedupe_key` names an event already written."""
     ingested = await ingest_event(
-        session, trigger=trigger, payload=payload, encryption_key=encryption_key, source=source
+        session,
+        trigger=trigger,
+        payload=payload,
+        encryption_key=encryption_key,
+        source=source,
+        key_ring=key_ring,
     )
     await session.commit()
     if ingested is not None:
@@ -170,7 +183,6 @@ async def _enforce(
     event: Event,
     lookups: _Lookups,
     ingested: Ingested,
-    encryption_key: bytes | None,
 ) -> None:
     action = await lookups.action(rule.action_ref)
     parameters: dict[str, Any] | None = None
@@ -182,11 +194,13 @@ async def _enforce(
             raise errors.Conflict(f"action {rule.action_ref!r} is disabled")
         parameters = {}
         if rule.action_parameters:  # the pack's config is read only when there is a template
-            context = _template_context(rule, event, await lookups.pack(rule.pack_id))
-            parameters = await render_parameters_off_loop(
-                rule.action_parameters,
-                context,
-                shell_parameters=SHELL_PARAMETERS.get(action.runner_type, frozenset()),
+            parameters = await render_rule_parameters(
+                session,
+                rule=rule,
+                event=event,
+                action=action,
+                pack=await lookups.pack(rule.pack_id),
+                key_ring=lookups.key_ring,
             )
     except errors.AttuneError as failure:
         error = failure.message
@@ -219,7 +233,8 @@ async def _enforce(
                 session,
                 action=action,
                 parameters=parameters,
-                encryption_key=encryption_key,
+                encryption_key=lookups.encryption_key,
+                key_ring=lookups.key_ring,
                 **origin,
             )
             execution = pending.execution
@@ -246,26 +261,20 @@ async def _enforce(
     ingested.executions.append(execution)
 
 
-def _template_context(rule: Rule, event: Event, pack: Pack | None) -> dict[str, Any]:
-    """The names a rule's parameter templates can use."""
-    return {
-        "trigger": event.payload,
-        "event": {
-            "id": event.id,
-            "trigger": event.trigger_ref,
-            "payload": event.payload,
-            "created": event.created.isoformat(),
-        },
-        "rule": {"ref": rule.ref, "name": rule.name, "pack": rule.pack_ref},
-        "pack": {"ref": rule.pack_ref, "config": pack.config if pack is not None else {}},
-    }
-
-
 class _Lookups:
-    """Actions and packs read once per event, however many rules share them."""
+    """Actions and packs read once per event, however many rules share them; and the keys
+    that seal secret parameters and open encrypted keys."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        encryption_key: bytes | None,
+        key_ring: Sequence[bytes] | None,
+    ) -> None:
         self._session = session
+        self.encryption_key = encryption_key
+        default_ring = (encryption_key,) if encryption_key is not None else ()
+        self.key_ring = tuple(key_ring) if key_ring is not None else default_ring
         self._actions: dict[str, Action | None] = {}
         self._packs: dict[int, Pack | None] = {}
 

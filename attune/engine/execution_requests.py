@@ -1,19 +1,28 @@
-"""Writing an execution row: the one place an action's parameters are checked before a run."""
+"""Writing an execution row: the one place an action's parameters are checked before a run.
+
+A parameter's default that is a key template (`default: "{{ st2kv.user.api_token }}"`, as
+StackStorm packs write it) is rendered when it is filled in, with `keystore.system`,
+`keystore.pack` (the action's pack) and `keystore.user` (the caller's keys; refused when a
+rule asked) available; see `attune.keys.templates`. A value the caller gives is data and
+is never rendered.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.ask_parameters import read_ask_parameters
-from activities.runners.types import WORKFLOW_RUNNER_TYPES
+from activities.runners.types import SHELL_PARAMETERS, WORKFLOW_RUNNER_TYPES
 from attune import errors
 from attune.engine.secret_parameters import NO_KEY, seal, split_secrets
 from attune.engine.workflow_starts import PendingStart, code_ref_for
+from attune.keys.templates import KeyOwners, mentions_keys, read_keys
 from attune.packs.parameters import secret_parameters, validate_parameters
+from attune.rules.templating import render_parameters_off_loop
 from db.models import Action, Execution, ExecutionStatus
 from db.repositories import action as actions
 from db.repositories import admission
@@ -36,6 +45,8 @@ async def request_execution(
     action: Action,
     parameters: Mapping[str, Any],
     encryption_key: bytes | None = None,
+    key_ring: Sequence[bytes] | None = None,
+    user: str | None = None,
     **origin: Any,
 ) -> PendingStart:
     """Validate the parameters (defaults filled in) and write the execution as `requested`.
@@ -45,8 +56,16 @@ async def request_execution(
     action has a concurrency policy the execution takes its place in the action's queue in
     this same transaction; a full queue raises `PolicyViolation` and writes nothing.
     Secret parameters are sealed with `encryption_key` (see `secret_parameters`).
+    Defaults that are key templates render with the keys `key_ring` opens (default:
+    `encryption_key` alone); `user` is the login of the identity asking, whose keys
+    `keystore.user` reads (None: a rule or a workflow asks, and it is refused).
     Returns the row with what its workflow needs to start once the transaction commits.
     """
+    if key_ring is None:
+        key_ring = (encryption_key,) if encryption_key is not None else ()
+    parameters = await _with_template_defaults(
+        session, action, parameters, key_ring=key_ring, user=user
+    )
     checked = validate_parameters(action.parameters, parameters)
     if action.runner_type in WORKFLOW_RUNNER_TYPES:
         # Checked now, so a bad ttl or schema is a 422 to the caller, not a later failure.
@@ -83,6 +102,51 @@ async def request_execution(
             and admitted_through_queue
         ),
     )
+
+
+async def _with_template_defaults(
+    session: AsyncSession,
+    action: Action,
+    parameters: Mapping[str, Any],
+    *,
+    key_ring: Sequence[bytes],
+    user: str | None,
+) -> Mapping[str, Any]:
+    """`parameters` and the rendered defaults of the absent ones that are key templates.
+
+    Only a default that mentions `keystore` or `st2kv` is a template: any other default
+    text, braces and all, is the value it always was.
+    """
+    properties: Mapping[str, Any] = action.parameters.get("properties", {})
+    templated = {
+        name: prop["default"]
+        for name, prop in properties.items()
+        if name not in parameters
+        and isinstance(prop, Mapping)
+        and isinstance(prop.get("default"), str)
+        and mentions_keys(prop["default"])
+    }
+    if not templated:
+        return parameters
+    keys = await read_keys(
+        session,
+        [templated],
+        owners=KeyOwners(pack=action.pack_ref, user=user),
+        key_ring=key_ring,
+        secret_parameters=secret_parameters(action.parameters),
+    )
+    assert keys is not None, "the defaults mention keys"
+    try:
+        rendered = await render_parameters_off_loop(
+            templated,
+            keys.names(),
+            shell_parameters=SHELL_PARAMETERS.get(action.runner_type, frozenset()),
+        )
+    except errors.ValidationError as error:
+        raise errors.ValidationError(
+            f"the default of {error.message}", details=error.details
+        ) from None
+    return {**parameters, **rendered}
 
 
 async def record_failed_execution(

@@ -15,6 +15,12 @@ a command that runs its arguments as shell again (`sh -c`, `ssh`) gets `| shell_
 
 Rendering is bounded (`attune.rules.sandbox`) and runs off the event loop
 (`render_parameters_off_loop`), so a heavy template never stalls the API.
+
+Templates may read the key-value store (`{{ keystore.system.NAME }}`, see
+`attune.keys.templates`). Whoever renders knows which top-level parameter is rendering
+(`rendering_parameter`), which is how an encrypted key is kept out of the parameters not
+marked secret. A parameter that read an encrypted key never quotes a failure's reason:
+the reason could hold the value.
 """
 
 from __future__ import annotations
@@ -22,7 +28,10 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -43,8 +52,45 @@ MAX_REASON_CHARS = 300
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expression>.*?)\}\}\s*$", re.DOTALL)
 
 
+class TemplateRefusal(Exception):
+    """A template asked for what it may not have (a missing key, an encrypted key in a
+    parameter not marked secret); the message says what, never a value. The parameter is
+    named by whoever catches it."""
+
+
+@dataclass
+class ParameterRender:
+    """The top-level parameter rendering now, and whether it has read an encrypted value."""
+
+    name: str
+    read_secret: bool = False
+
+
+_rendering: ContextVar[ParameterRender | None] = ContextVar("attune_rendering", default=None)
+
+
+def rendering_parameter() -> ParameterRender | None:
+    """The top-level parameter whose template is rendering right now, if any."""
+    return _rendering.get()
+
+
+@contextmanager
+def _rendering_of(name: str) -> Iterator[None]:
+    token = _rendering.set(ParameterRender(name))
+    try:
+        yield
+    finally:
+        _rendering.reset(token)
+
+
 def _raw_shell(value: Any) -> RawShell:
     return RawShell(value)
+
+
+def _decrypt_kv(value: Any) -> Any:
+    """StackStorm's `decrypt_kv`: Attune's key lookups already give the decrypted value, so
+    the filter only accepts it (an encrypted key still goes into secret parameters alone)."""
+    return value
 
 
 _environment = BoundedSandbox()
@@ -52,6 +98,7 @@ _shell_environment = BoundedSandbox(finalize=shell_quoting.finalize)
 for _env in (_environment, _shell_environment):
     _env.filters["raw_shell"] = _raw_shell
     _env.filters["shell_quote"] = shell_quoting.shell_quote
+    _env.filters["decrypt_kv"] = _decrypt_kv
 
 
 @lru_cache(maxsize=1024)
@@ -72,13 +119,25 @@ def render_parameters(
     are shell-quoted. Raises `ValidationError` naming the parameter whose template failed
     or went past a limit.
     """
+    rendered: dict[str, Any] = {}
     with render_budget():
-        rendered = {
-            name: _render(value, context, name, shell=name in shell_parameters)
-            for name, value in parameters.items()
-        }
+        for name, value in parameters.items():
+            with _rendering_of(name):
+                rendered[name] = _render(value, context, name, shell=name in shell_parameters)
     _check_rendered(rendered)
     return rendered
+
+
+def render_nested(text: str, context: Mapping[str, Any], where: str) -> Any:
+    """A text met while a parameter renders (a pack config value holding a key template),
+    rendered against `context` within that parameter's render: a lone expression keeps its
+    type. Any failure is a `TemplateRefusal` whose message starts with `where`."""
+    try:
+        return _render_text(text, context, shell=False)
+    except TemplateRefusal as refusal:
+        raise TemplateRefusal(f"{where}: {refusal}") from None
+    except Exception as error:
+        raise TemplateRefusal(f"{where}: {_cannot_render(text, error)}") from None
 
 
 async def render_parameters_off_loop(
@@ -129,28 +188,44 @@ def _render_string(text: str, context: Mapping[str, Any], where: str, *, shell: 
     if "{" not in text:
         return text
     try:
-        expression = _lone_expression(text)
-        # A shell reads text: a shell parameter always renders to (quoted) text.
-        if expression is not None and not shell:
-            return _evaluate(expression, context)
-        if not shell:
-            return render_text(_compiled(text, shell=False), dict(context))
-        token = shell_quoting.begin()
-        try:
-            rendered = render_text(_compiled(text, shell=True), dict(context))
-        finally:
-            printed = shell_quoting.end(token)
-        return shell_quoting.place_values(rendered, printed)
+        return _render_text(text, context, shell=shell)
+    except TemplateRefusal as refusal:
+        raise errors.ValidationError(
+            f"parameter {where}: {refusal}", details={"field": where}
+        ) from None
     # Not only Jinja's errors: `{{ a / 0 }}` raises ZeroDivisionError, `{{ 1 + "x" }}` a
     # TypeError, a non-JSON value (`{{ range(3) }}`) a TypeError or ValueError from json,
     # a limit `TemplateLimitExceeded`. Whatever a template does wrong is the rule's
     # problem, recorded, never the event's.
     except Exception as error:
-        reason = str(error)[:MAX_REASON_CHARS]
         raise errors.ValidationError(
-            f"parameter {where}: cannot render {excerpt(text)}: {type(error).__name__}: {reason}",
-            details={"field": where},
+            f"parameter {where}: {_cannot_render(text, error)}", details={"field": where}
         ) from None
+
+
+def _render_text(text: str, context: Mapping[str, Any], *, shell: bool) -> Any:
+    expression = _lone_expression(text)
+    # A shell reads text: a shell parameter always renders to (quoted) text.
+    if expression is not None and not shell:
+        return _evaluate(expression, context)
+    if not shell:
+        return render_text(_compiled(text, shell=False), dict(context))
+    token = shell_quoting.begin()
+    try:
+        rendered = render_text(_compiled(text, shell=True), dict(context))
+    finally:
+        printed = shell_quoting.end(token)
+    return shell_quoting.place_values(rendered, printed)
+
+
+def _cannot_render(text: str, error: Exception) -> str:
+    """Why `text` failed, quoting the error's text unless the parameter read a secret."""
+    reading = _rendering.get()
+    if reading is not None and reading.read_secret:
+        reason = "(the reason is not shown: the template read an encrypted key)"
+    else:
+        reason = str(error)[:MAX_REASON_CHARS]
+    return f"cannot render {excerpt(text)}: {type(error).__name__}: {reason}"
 
 
 def _lone_expression(text: str) -> str | None:
@@ -169,5 +244,19 @@ def _evaluate(expression: str, context: Mapping[str, Any]) -> Any:
     if isinstance(result, RawShell):
         return str(result)
     # A value must survive the trip to PostgreSQL and to the action as JSON.
-    json.dumps(result)
+    try:
+        json.dumps(result)
+    except TypeError:
+        # Perhaps a mapping read lazily (a pack config holding key templates): read it out.
+        result = _plain(result)
+        json.dumps(result)
     return result
+
+
+def _plain(value: Any) -> Any:
+    """`value` with every mapping a plain dict (a lazy one renders what it holds)."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
