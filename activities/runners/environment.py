@@ -1,4 +1,9 @@
-"""The environment of an action's process: the worker's, minus its secrets, plus parameters."""
+"""The environment of an action's process: the worker's, minus its secrets, plus parameters.
+
+Secret parameters are never in it (nor in argv): an action reads them from stdin, with
+the others. The environment of a process can be read by other processes of its user
+(`/proc/<pid>/environ`) and is copied into every child it starts.
+"""
 
 from __future__ import annotations
 
@@ -25,8 +30,9 @@ def process_environment(api_url: str) -> dict[str, str]:
 
 
 def build_environment(request: RunRequest) -> dict[str, str]:
-    """An action's environment: `process_environment` plus the action's identity and its
-    non-secret parameters.
+    """An action's environment: `process_environment` plus the action's identity, its
+    API token (`ATTUNE_API_TOKEN`, good only for its own execution) and its non-secret
+    parameters.
 
     Parameters over MAX_ENV_VALUE_BYTES are left out; stdin has every parameter anyway.
     """
@@ -41,4 +47,6 @@ def build_environment(request: RunRequest) -> dict[str, str]:
             env[key] = encoded
     env["ATTUNE_EXECUTION_ID"] = str(request.execution_id)
     env["ATTUNE_ACTION"] = request.action.ref
+    if request.api_token is not None:
+        env["ATTUNE_API_TOKEN"] = request.api_token
     return env

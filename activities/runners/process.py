@@ -175,7 +175,11 @@ async def _supervise(
 
 
 async def run_process(
-    request: RunRequest, argv: list[str], *, result_pipe: bool = False
+    request: RunRequest,
+    argv: list[str],
+    *,
+    result_pipe: bool = False,
+    inherit_fds: tuple[int, ...] = (),
 ) -> RunOutput:
     """Run `argv` in a fresh directory and process group; its stdout, parsed as JSON when
     it is JSON, is the result.
@@ -184,6 +188,10 @@ async def run_process(
     instead, whose file descriptor is appended to `argv` (the python-script runner's
     wrapper writes the returned value there). A pipe, not a file: a file in a folder the
     action's user owns could be swapped for a link to one the worker may read.
+
+    `inherit_fds` are descriptors the process inherits under the same numbers (the runner
+    closes them). Parameters reach the process on stdin and, unless secret, in
+    `ATTUNE_PARAM_*`; never in `argv`, which any user of the host can read.
 
     Raises CancelledError, once the group is killed, when the awaiting task is cancelled.
     exit_code is negative when a signal ended the process, as in `subprocess`.
@@ -198,10 +206,10 @@ async def run_process(
         # Only a runner that asks for it gets the pipe: two descriptors fewer for the rest.
         OutputPipe(limit) if result_pipe else contextlib.nullcontext() as result,
     ):
-        extra_fds: tuple[int, ...] = ()
+        extra_fds = inherit_fds
         if result is not None:
             argv = [*argv, str(result.write_fd)]
-            extra_fds = (result.write_fd,)
+            extra_fds = (*extra_fds, result.write_fd)
         environment = build_environment(request)
         identity: dict[str, Any] = {}
         if request.run_as is not None:
