@@ -25,6 +25,7 @@ from activities.execution_types import (
 from activities.runners import run_action
 from activities.runners.action_user import ActionUser
 from activities.runners.types import ActionSpec, RunOutput, RunRequest
+from attune.auth.execution_tokens import execution_token_for
 from attune.crypto import SecretDecryptionError
 from attune.engine.admission import signal_admitted
 from attune.engine.secret_parameters import unsealed_parameters
@@ -133,6 +134,7 @@ class ExecutionActivities:
             kill_grace_seconds=self._runner.kill_grace_seconds,
             output_limit_bytes=self._runner.output_limit_bytes,
             run_as=self._runner.action_user,
+            api_token=execution_token_for(self._runner.encryption_key, run.execution_id),
         )
         try:
             output = await run_action(request)

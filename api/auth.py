@@ -3,6 +3,12 @@
 The token is checked by the request guard (`api.request_guard`) before the body is read,
 so a stranger's request costs no more than its headers; routes get the identity it found
 through the `CurrentIdentity` dependency.
+
+Two kinds of token: an identity's API token (`att_...`), and an execution token
+(`attx_...`, `attune.auth.execution_tokens`) that a running action holds. The guard
+lets an execution token reach only the few routes it may use; those routes see a
+transient identity named for the execution (`execution:<id>`, never stored, no `id`),
+and `request_execution_grant` tells them which execution it is.
 """
 
 from __future__ import annotations
@@ -11,9 +17,15 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import Scope
 
 from api.services import Services
 from attune import errors
+from attune.auth.execution_tokens import (
+    ExecutionGrant,
+    authenticate_execution_token,
+    is_execution_token,
+)
 from attune.auth.tokens import authenticate, hash_token
 from db.models import Identity
 
@@ -21,20 +33,32 @@ HOW_TO = "send Authorization: Bearer <token>"
 MAX_SCHEME_ECHO = 20
 IDENTITY_SCOPE_KEY = "attune.identity"
 """Where the guard leaves the authenticated identity in the ASGI scope."""
+EXECUTION_GRANT_SCOPE_KEY = "attune.execution_grant"
+"""Where the guard leaves the grant of an execution token, beside its transient identity."""
+
+Caller = Identity | ExecutionGrant
+"""Whoever a bearer token names: an identity, or a running execution."""
 
 # Declared only so OpenAPI (and the Authorize button of /docs) knows the scheme; the header
 # is parsed by `bearer_token`, where each kind of mistake gets its own message.
 _bearer_scheme = HTTPBearer(auto_error=False, description="An Attune API token (att_...).")
 
 
-async def authenticate_header(services: Services, header: str | None) -> Identity:
-    """The identity whose token `header` carries; `Unauthenticated` (401) otherwise.
+async def authenticate_header(services: Services, header: str | None) -> Caller:
+    """The identity whose token `header` carries, or the grant of an execution token;
+    `Unauthenticated` (401) otherwise.
 
     Authentication runs in a session of its own and commits there (it may stamp the token's
     `last_used_at`), so a route's own transaction is untouched. The identity comes back
     detached and fully loaded: read it freely; load it again in a session to change it.
+    An execution token is never remembered: its execution's status is read every time.
     """
     token = bearer_token(header)
+    if is_execution_token(token):
+        async with services.sessions() as session:
+            return await authenticate_execution_token(
+                session, token, key_ring=services.settings.encryption_key_ring
+            )
     token_hash = hash_token(token)
     remembered = services.recent_tokens.get(token_hash)
     if remembered is not None:
@@ -43,6 +67,25 @@ async def authenticate_header(services: Services, header: str | None) -> Identit
         identity = await authenticate(session, token)
     services.recent_tokens.remember(token_hash, identity)
     return identity
+
+
+def remember_caller(scope: Scope, caller: Caller) -> None:
+    """Leave the caller in the ASGI scope for the routes (the guard calls this)."""
+    if isinstance(caller, ExecutionGrant):
+        scope[EXECUTION_GRANT_SCOPE_KEY] = caller
+        caller = Identity(
+            login=f"execution:{caller.execution_id}",
+            display_name=f"the token of execution {caller.execution_id}",
+            attributes={},
+            frozen=False,
+        )
+    scope[IDENTITY_SCOPE_KEY] = caller
+
+
+def request_execution_grant(request: Request) -> ExecutionGrant | None:
+    """The execution whose token authenticated this request, if an execution token did."""
+    grant: ExecutionGrant | None = request.scope.get(EXECUTION_GRANT_SCOPE_KEY)
+    return grant
 
 
 def request_identity(request: Request) -> Identity | None:

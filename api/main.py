@@ -126,9 +126,7 @@ def guard_rules(settings: Settings) -> GuardRules:
         signed_prefixes=(f"{API_PREFIX}/webhooks/",),
         signature_headers=(TIMESTAMP_HEADER, SIGNATURE_HEADER),
         max_body_bytes=settings.max_body_bytes,
-        raw_body_limits={
-            f"{API_PREFIX}/packs{packs.UPLOAD_PATH}": packs.UPLOAD_LIMIT_BYTES,
-            # A history's payloads may be as large as Temporal allows (2 MB each).
-            **dict.fromkeys(codec_paths, CODEC_LIMIT_BYTES),
-        },
+        raw_body_limits={f"{API_PREFIX}/packs{packs.UPLOAD_PATH}": packs.UPLOAD_LIMIT_BYTES},
+        # A history's payloads may be as large as Temporal allows (2 MB each).
+        json_body_limits=dict.fromkeys(codec_paths, CODEC_LIMIT_BYTES),
     )

@@ -11,7 +11,9 @@ API prefix:
 3. the caller is authenticated from the `Authorization` header alone: a bearer token on
    every route but the public ones. Webhook routes also take a signed body instead, which
    the route itself verifies, since the signature covers the body; a webhook with neither
-   a token nor a signature is a 401 before any byte of its body is read;
+   a token nor a signature is a 401 before any byte of its body is read. An execution
+   token (an action's own, `attune.auth.execution_tokens`) is a 403 on every request but
+   the few it may make;
 4. the body is read up to the route's limit, and no further (a 413 beyond it);
 5. a JSON body of an authenticated route is checked (`attune.json_limits`): not UTF-8,
    nested too deep, or holding text PostgreSQL cannot store, it is a 422 naming the field.
@@ -25,15 +27,16 @@ import contextlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.auth import IDENTITY_SCOPE_KEY, authenticate_header
+from api.auth import authenticate_header, remember_caller
 from api.errors import domain_error_response
 from api.services import Services
 from attune import errors
+from attune.auth.execution_tokens import ExecutionGrant
 from attune.excerpts import field_name
 from attune.json_limits import MalformedJson, loads_checked, needs_walk
 
@@ -53,9 +56,11 @@ class GuardRules:
     max_body_bytes: int
     # Routes whose body is not JSON and has a limit of its own (pack archives).
     raw_body_limits: Mapping[str, int]
+    # Routes whose JSON body has a limit of its own (the codec's payloads).
+    json_body_limits: Mapping[str, int] = field(default_factory=dict)
 
     def body_limit(self, path: str) -> int:
-        return self.raw_body_limits.get(path, self.max_body_bytes)
+        return self.raw_body_limits.get(path, self.json_body_limits.get(path, self.max_body_bytes))
 
 
 class RequestGuard:
@@ -93,7 +98,12 @@ class RequestGuard:
         authorization = headers.get("authorization")
         if authorization is not None or not signed:
             services: Services = scope["app"].state.services
-            scope[IDENTITY_SCOPE_KEY] = await authenticate_header(services, authorization)
+            caller = await authenticate_header(services, authorization)
+            if isinstance(caller, ExecutionGrant):
+                route = path[len(self.rules.prefix) - 1 :]  # "/executions/42"
+                query = scope.get("query_string", b"").decode("latin-1")
+                caller.check_request(scope["method"], route, query)
+            remember_caller(scope, caller)
         elif not any(name.lower() in headers for name in self.rules.signature_headers):
             raise errors.Unauthenticated(
                 "missing credentials: send Authorization: Bearer <token>, or sign the "

@@ -56,6 +56,8 @@ class RunRequest:
     output_limit_bytes: int = 1_048_576
     # Run the action's processes as this user (ATTUNE_ACTION_USER); None: the worker's own.
     run_as: ActionUser | None = None
+    # The action's own API token, ATTUNE_API_TOKEN (`attune.auth.execution_tokens`).
+    api_token: str | None = None
 
 
 class RunStatus(StrEnum):
