@@ -8,6 +8,7 @@ small payload, and action output no read could serve back.
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from attune.config import Settings
-from tests.conftest import api_client
+from attune.engine.reconciler import reconcile_orphans
+from attune.engine.workflow_starts import WorkflowStarter
+from db.engine import create_session_factory
+from tests.conftest import TemporalServer, api_client
 from tests.db.factories import unique
 from tests.executions import wait_for_status
 from tests.pack_folders import register_pack, write_pack
@@ -366,7 +370,12 @@ async def test_a_python_result_larger_than_the_cap_is_left_out_with_a_flag(
 
 
 async def test_a_rule_needing_a_key_the_api_lacks_fails_alone_and_others_run(
-    settings: Settings, admin_token: str, api: httpx.AsyncClient, tmp_path: Path
+    settings: Settings,
+    admin_token: str,
+    api: httpx.AsyncClient,
+    engine: AsyncEngine,
+    temporal: TemporalServer,
+    tmp_path: Path,
 ) -> None:
     ref = unique("pk")
     secret_action = {
@@ -400,5 +409,10 @@ async def test_a_rule_needing_a_key_the_api_lacks_fails_alone_and_others_run(
     by_action = {execution["action_ref"]: execution for execution in executions}
     assert by_action[f"{ref}.use"]["status"] == "failed"
     assert "ATTUNE_ENCRYPTION_KEY" in by_action[f"{ref}.use"]["error"]
+    # Nor can it send the plain rule's run to Temporal, whose payloads are encrypted: the
+    # run is kept, never lost, and a worker's reconciler (which has the key) starts it.
+    assert by_action["core.noop"]["status"] == "requested"
+    starter = WorkflowStarter.from_settings(temporal.client, settings)
+    await reconcile_orphans(create_session_factory(engine), starter, grace=timedelta(0))
     plain = await wait_for_status(api, by_action["core.noop"]["id"])
     assert plain["status"] == "completed"

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
-from temporalio.converter import DataConverter, PayloadConverter
+from temporalio.converter import DataConverter
 from temporalio.worker import Worker
 
 from attune.config import Settings
@@ -86,19 +86,18 @@ async def test_an_answer_resumes_the_execution_which_completes_with_it(
     await assert_replays(handle)
 
 
-async def labels_of_the_wait(handle: WorkflowHandle[Any, Any]) -> tuple[str, list[str]]:
+async def labels_of_the_wait(
+    handle: WorkflowHandle[Any, Any], converter: DataConverter
+) -> tuple[str, list[str]]:
     """What the Web UI shows: the workflow's current details and its timers' summaries."""
     metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
-    converter = temporal_payloads()
+    # Summaries are encrypted in the history, as every payload: decoded as the Web UI does.
     summaries = []
     async for event in handle.fetch_history_events():
         if event.HasField("timer_started_event_attributes"):
-            summaries.append(converter.from_payload(event.user_metadata.summary, str))
+            [summary] = await converter.decode([event.user_metadata.summary], [str])
+            summaries.append(summary)
     return metadata.current_details, summaries
-
-
-def temporal_payloads() -> PayloadConverter:
-    return DataConverter.default.payload_converter
 
 
 @pytest.mark.usefixtures("worker")
@@ -107,7 +106,9 @@ async def test_the_web_ui_labels_the_wait_with_the_inquiry(
 ) -> None:
     execution_id, inquiry = await start_ask(api, ttl=300)
 
-    details, timers = await labels_of_the_wait(workflow_of(temporal, execution_id))
+    details, timers = await labels_of_the_wait(
+        workflow_of(temporal, execution_id), temporal.client.data_converter
+    )
 
     assert f"inquiry {inquiry['id']}" in details
     assert timers == [f"inquiry {inquiry['id']} expires"]

@@ -3,8 +3,8 @@ decodes it for those Attune lets in.
 
 The histories are exported as an operator would (`temporal workflow show -o json`), for the
 workflow and its children, after a run with a secret parameter, a child given the secret,
-and an inquiry answered: neither the secret, nor the answer, nor even a plain parameter
-may appear in them.
+and an inquiry answered, and after a rule's run given a decrypted key: neither the secret,
+nor the key, nor the answer, nor even a plain parameter may appear in them.
 """
 
 from __future__ import annotations
@@ -17,12 +17,18 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from attune.config import Settings
 from attune.embedded_temporal import temporal_binary
 from attune.payload_codec import ENCODING
 from attune.web_ui_codec import web_ui_secret
 from tests.conftest import TEST_KEY_BYTES, TemporalServer
+from tests.db.factories import unique
 from tests.inquiries import wait_for_inquiry
+from tests.key_packs import a_secret, fire, key_pack, sha256
+from tests.keys import put_key, system
+from tests.pack_folders import register_pack
 from tests.workflows.pack_workflows import (
     children_of,
     finished,
@@ -170,3 +176,25 @@ async def test_no_history_of_a_run_holds_a_secret_an_answer_or_a_parameter_in_cl
     assert (await anonymous_api.post(web_ui, json=body)).json() == decoded.json()
     wrong = await anonymous_api.post("/api/v1/codec/web-ui/guessed/decode", json=body)
     assert wrong.status_code == 401, wrong.text
+
+
+async def test_a_decrypted_key_is_in_no_history_of_the_run_it_went_into(
+    api: httpx.AsyncClient,
+    engine: AsyncEngine,
+    settings: Settings,
+    temporal: TemporalServer,
+    tmp_path: Path,
+) -> None:
+    secret, name = a_secret(), unique("dbpw")
+    await put_key(engine, settings, system(name), secret, encrypted=True)
+    ref, folder = key_pack(tmp_path, {"rotate": {"token": f"{{{{ keystore.system.{name} }}}}"}})
+    await register_pack(api, folder)
+
+    ran = await fire(api, ref)
+
+    execution = ran["rotate"]["execution"]
+    assert execution["status"] == "completed", execution
+    assert execution["result"]["result"]["token_sha256"] == sha256(secret)  # it got the value
+    export = exported_history(temporal, f"execution-{execution['id']}")
+    assert secret not in export
+    assert payloads_in(json.loads(export), set())
