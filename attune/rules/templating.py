@@ -87,6 +87,12 @@ def _raw_shell(value: Any) -> RawShell:
     return RawShell(value)
 
 
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 def _decrypt_kv(value: Any) -> Any:
     """StackStorm's `decrypt_kv`: Attune's key lookups already give the decrypted value, so
     the filter only accepts it (an encrypted key still goes into secret parameters alone)."""
@@ -99,6 +105,8 @@ for _env in (_environment, _shell_environment):
     _env.filters["raw_shell"] = _raw_shell
     _env.filters["shell_quote"] = shell_quoting.shell_quote
     _env.filters["decrypt_kv"] = _decrypt_kv
+    # `tojson` of a lazily read mapping (a pack config holding key templates) reads it out.
+    _env.policies["json.dumps_kwargs"] = {"sort_keys": True, "default": _json_default}
 
 
 @lru_cache(maxsize=1024)

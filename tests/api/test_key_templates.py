@@ -133,6 +133,7 @@ async def test_pack_config_reads_keys_when_a_rule_reads_it(
     config = {
         "endpoint": f"https://{{{{ keystore.system.{host} }}}}/v1",
         "auth": {"password": f"{{{{ keystore.system.{password} }}}}"},
+        "urls": {"api": f"https://{{{{ keystore.system.{host} }}}}/v1"},
     }
     ref, folder = key_pack(
         tmp_path,
@@ -142,6 +143,7 @@ async def test_pack_config_reads_keys_when_a_rule_reads_it(
                 "text": "{{ pack.config.endpoint }}",
             },
             "leaky": {"plain": "{{ pack.config.auth.password }}"},
+            "dumped": {"text": "{{ pack.config.urls | tojson }}"},
         },
         config=config,
     )
@@ -155,6 +157,8 @@ async def test_pack_config_reads_keys_when_a_rule_reads_it(
     assert good["status"] == "completed", good
     assert good["result"]["result"]["token_sha256"] == sha256(secret)
     assert good["result"]["result"]["parameters"] == {"text": "https://api.example/v1"}
+    dumped = ran["dumped"]["execution"]
+    assert dumped["result"]["result"]["parameters"] == {"text": '{"api": "https://api.example/v1"}'}
     refused = ran["leaky"]["execution"]
     assert refused["status"] == "failed"
     assert "parameter plain: pack config auth password:" in refused["error"]
