@@ -134,6 +134,7 @@ async def _with_template_defaults(
         owners=KeyOwners(pack=action.pack_ref, user=user),
         key_ring=key_ring,
         secret_parameters=secret_parameters(action.parameters),
+        reader=user or f"action:{action.ref}",
     )
     assert keys is not None, "the defaults mention keys"
     try:

@@ -44,6 +44,7 @@ async def render_rule_parameters(
         owners=KeyOwners(pack=rule.pack_ref),
         key_ring=key_ring,
         secret_parameters=secret_parameters(action.parameters),
+        reader=f"rule:{rule.ref}",
     )
     if keys is not None:
         context |= keys.names()

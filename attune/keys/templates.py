@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attune.crypto import SecretDecryptionError
-from attune.excerpts import excerpt
+from attune.keys import audit
 from attune.keys.addresses import KeyAddress, Scope
 from attune.keys.values import open_value
 from attune.rules.templating import TemplateRefusal, render_nested, rendering_parameter
@@ -117,6 +117,8 @@ class TemplateKeys:
     named: frozenset[KeyAddress]
     key_ring: Sequence[bytes]
     secret_parameters: frozenset[str]
+    # Who the decrypts are audited as: `rule:<ref>`, or the login of whoever asked.
+    reader: str = "template"
     _store: dict[str, _ScopeLookup] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -133,8 +135,10 @@ class TemplateKeys:
 
     def value(self, scope: Scope, name: Any) -> Any:
         """The value of the key a template asks for; `TemplateRefusal` saying why not."""
+        # A name not written in the template was computed, perhaps from a secret: it is
+        # never quoted back.
         if not isinstance(name, str):
-            raise TemplateRefusal(f"keystore.{scope.value}[{excerpt(name)}]: a key name is text")
+            raise TemplateRefusal(f"keystore.{scope.value}[...]: a key name is text")
         address = self.owners.address(scope, name)
         if address is None:
             if scope is Scope.USER:
@@ -142,8 +146,8 @@ class TemplateKeys:
             raise TemplateRefusal(f"keystore.{scope.value} has no owner here")
         if address not in self.named:
             raise TemplateRefusal(
-                f"key {address} is not named literally in the template: keys are read before "
-                f"rendering, so write keystore.{scope.value}.NAME or "
+                f"a key of keystore.{scope.value} is not named literally in the template: keys "
+                f"are read before rendering, so write keystore.{scope.value}.NAME or "
                 f"keystore.{scope.value}['NAME']"
             )
         key = self.found.get(address)
@@ -160,9 +164,12 @@ class TemplateKeys:
             )
         reading.read_secret = True
         try:
-            return open_value(self.key_ring, address, key.value)
+            value = open_value(self.key_ring, address, key.value)
         except SecretDecryptionError as error:
+            audit.key_decrypt_failed(self.reader, address)
             raise TemplateRefusal(f"key {address}: {error}") from None
+        audit.key_decrypted(self.reader, address)
+        return value
 
 
 class _ScopeLookup:
@@ -223,6 +230,7 @@ async def read_keys(
     owners: KeyOwners,
     key_ring: Sequence[bytes],
     secret_parameters: frozenset[str],
+    reader: str,
 ) -> TemplateKeys | None:
     """The keys `templates` name, in one query; None (and no query) when none mentions keys."""
     texts = list(templates)
@@ -237,4 +245,4 @@ async def read_keys(
         session, [(address.owner_type, address.owner, address.name) for address in named]
     )
     found = {KeyAddress.of(row.owner_type, row.owner, row.name): row for row in rows}
-    return TemplateKeys(owners, found, named, tuple(key_ring), secret_parameters)
+    return TemplateKeys(owners, found, named, tuple(key_ring), secret_parameters, reader)

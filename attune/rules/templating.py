@@ -143,7 +143,7 @@ def render_nested(text: str, context: Mapping[str, Any], where: str) -> Any:
     try:
         return _render_text(text, context, shell=False)
     except TemplateRefusal as refusal:
-        raise TemplateRefusal(f"{where}: {refusal}") from None
+        raise TemplateRefusal(f"{where}: {_refused(refusal)}") from None
     except Exception as error:
         raise TemplateRefusal(f"{where}: {_cannot_render(text, error)}") from None
 
@@ -199,7 +199,7 @@ def _render_string(text: str, context: Mapping[str, Any], where: str, *, shell: 
         return _render_text(text, context, shell=shell)
     except TemplateRefusal as refusal:
         raise errors.ValidationError(
-            f"parameter {where}: {refusal}", details={"field": where}
+            f"parameter {where}: {_refused(refusal)}", details={"field": where}
         ) from None
     # Not only Jinja's errors: `{{ a / 0 }}` raises ZeroDivisionError, `{{ 1 + "x" }}` a
     # TypeError, a non-JSON value (`{{ range(3) }}`) a TypeError or ValueError from json,
@@ -224,6 +224,17 @@ def _render_text(text: str, context: Mapping[str, Any], *, shell: bool) -> Any:
     finally:
         printed = shell_quoting.end(token)
     return shell_quoting.place_values(rendered, printed)
+
+
+def _refused(refusal: TemplateRefusal) -> str:
+    """A refusal's text, unless the parameter has read a secret before it was refused.
+
+    Refusals quote only what the template wrote literally; hiding them once a secret was
+    read keeps it so should one ever quote what a template computed (from the secret)."""
+    reading = _rendering.get()
+    if reading is not None and reading.read_secret:
+        return "refused (the reason is not shown: the template read an encrypted key)"
+    return str(refusal)
 
 
 def _cannot_render(text: str, error: Exception) -> str:

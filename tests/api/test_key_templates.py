@@ -6,6 +6,7 @@ action and what the rows hold.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -56,8 +57,13 @@ async def test_rule_parameters_read_system_and_pack_keys_keeping_their_types(
 
 
 async def test_an_encrypted_key_reaches_a_secret_parameter_and_no_row_holds_it(
-    api: httpx.AsyncClient, engine: AsyncEngine, settings: Settings, tmp_path: Path
+    api: httpx.AsyncClient,
+    engine: AsyncEngine,
+    settings: Settings,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="attune.audit")
     secret, name = a_secret(), unique("token")
     ref, folder = key_pack(
         tmp_path,
@@ -90,6 +96,13 @@ async def test_an_encrypted_key_reaches_a_secret_parameter_and_no_row_holds_it(
             event=ran["event_id"],
         )
     assert ran["st2"]["execution"]["result"]["result"]["parameters"] == {"plain": "hi"}
+    # Each decrypt a template made is audited, naming the rule that made it.
+    audited = [record.getMessage() for record in caplog.records if record.name == "attune.audit"]
+    for rule in ("st2", "attune"):
+        assert any(
+            f"key decrypted: system/{name} by identity 'rule:{ref}.{rule}'" in line
+            for line in audited
+        ), audited
 
 
 async def test_an_encrypted_key_into_a_plain_parameter_is_refused_naming_both(
@@ -201,5 +214,36 @@ async def test_a_missing_expired_or_dynamically_named_key_fails_the_rule_by_name
     assert all(ran[rule]["execution"]["status"] == "failed" for rule in errors)
     assert errors["missing"] == f"parameter text: key system/{missing} not found"
     assert errors["expired"] == f"parameter text: key pack[{ref}]/{expired} not found"
-    assert f"key system/{missing} is not named literally" in errors["dynamic"]
+    # A computed name is never quoted: it could have been made of a secret.
+    assert "a key of keystore.system is not named literally" in errors["dynamic"]
+    assert missing not in errors["dynamic"]
     assert "keystore.system['NAME']" in errors["dynamic"]
+
+
+async def test_a_key_named_by_an_encrypted_key_does_not_quote_the_secret(
+    api: httpx.AsyncClient, engine: AsyncEngine, settings: Settings, tmp_path: Path
+) -> None:
+    secret, name, shaped = a_secret(), unique("pw"), unique("obj")
+    await put_key(engine, settings, system(name), secret, encrypted=True)
+    await put_key(engine, settings, system(shaped), {"pass": secret}, encrypted=True)
+    ref, folder = key_pack(
+        tmp_path,
+        {
+            "by_text": {"token": f"{{{{ keystore.system[keystore.system.{name}] }}}}"},
+            "by_object": {"token": f"{{{{ keystore.system[keystore.system.{shaped}] }}}}"},
+        },
+    )
+    await register_pack(api, folder)
+
+    ran = await fire(api, ref)
+
+    for rule in ("by_text", "by_object"):
+        execution = ran[rule]["execution"]
+        assert execution["status"] == "failed", execution
+        assert execution["error"].startswith("parameter token: ")
+        await assert_nowhere(
+            engine,
+            secret,
+            execution=execution["id"],
+            enforcement=ran[rule]["enforcement"]["id"],
+        )

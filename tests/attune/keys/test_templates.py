@@ -58,7 +58,11 @@ async def test_keys_are_read_in_one_query_and_only_when_a_template_mentions_them
     session: AsyncSession, statements: list[str]
 ) -> None:
     owners = KeyOwners(pack="ops")
-    options: dict[str, Any] = {"key_ring": (), "secret_parameters": frozenset()}
+    options: dict[str, Any] = {
+        "key_ring": (),
+        "secret_parameters": frozenset(),
+        "reader": "rule:ops.test",
+    }
 
     none = await read_keys(session, [{"host": "{{ trigger.host }}"}], owners=owners, **options)
     assert none is None
