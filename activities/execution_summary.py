@@ -83,9 +83,13 @@ def as_markdown(status: str, summary: ExecutionSummary | None) -> str:
     lines = [f"**{status}**: `{summary.action}` · [execution record]({summary.url})"]
     if summary.exit_code is not None:
         lines.append(f"exit code {summary.exit_code}")
-    if summary.error:
-        lines.append(f"error: {summary.error}")
-    for name, text in (("stdout", summary.stdout), ("stderr", summary.stderr)):
+    # Fenced like the output: the action writes the error's text, and Markdown in it (links,
+    # images) must not render in the Web UI.
+    for name, text in (
+        ("error", summary.error),
+        ("stdout", summary.stdout),
+        ("stderr", summary.stderr),
+    ):
         if text:
             lines.append(f"{name}:\n```\n{text.replace('```', '` ` `')}\n```")
     return "\n\n".join(lines)

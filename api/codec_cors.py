@@ -6,6 +6,8 @@ from __future__ import annotations
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.request_guard import route_path
+
 
 class CodecCors:
     """Starlette's CORS handling for paths under `prefix`; other paths go straight through.
@@ -28,7 +30,7 @@ class CodecCors:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(self.prefix):
+        if scope["type"] == "http" and route_path(scope).startswith(self.prefix):
             await self.cors(scope, receive, send)
         else:
             await self.app(scope, receive, send)

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from temporalio.client import Client
 
+from api.access_log import redact_codec_secret
 from api.auth import current_identity
 from api.codec_cors import CodecCors
 from api.errors import install_error_handlers
@@ -50,6 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Here, after uvicorn has configured its loggers.
+        redact_codec_secret()
         engine = create_engine(database_url)
         address = temporal_target(settings)
         temporal = await Client.connect(

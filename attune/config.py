@@ -186,6 +186,14 @@ class Settings(BaseSettings):
             return tuple(part.strip().rstrip("/") for part in value.split(",") if part.strip())
         return value
 
+    @field_validator("codec_cors_origins")
+    @classmethod
+    def _named_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            if not origin.startswith(("http://", "https://")):
+                raise ValueError(f"{origin!r}: name each origin, as http(s)://host[:port]")
+        return value
+
     @field_validator("previous_encryption_keys", mode="before")
     @classmethod
     def _comma_separated_keys(cls, value: object) -> object:

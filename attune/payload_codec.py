@@ -37,6 +37,7 @@ from temporalio.converter import (
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
 NONCE_BYTES = 12
+TAG_BYTES = 16
 _DERIVATION = b"attune temporal payloads v1"
 
 NO_KEY = (
@@ -102,6 +103,8 @@ class EncryptionCodec(PayloadCodec):
                 "which this process does not have (after a rotation, give the previous key "
                 "in ATTUNE_PREVIOUS_ENCRYPTION_KEYS)"
             )
+        if len(payload.data) < NONCE_BYTES + TAG_BYTES:
+            raise PayloadKeyError("payload does not decrypt: it was altered (too short)")
         nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
         try:
             return Payload.FromString(key.cipher.decrypt(nonce, sealed, key.id))

@@ -53,7 +53,9 @@ def _check_secret(services: Services, secret: str) -> None:
     # The guard already admits only the configured path; checked again so that this route
     # never serves a secret it was not built with.
     master = services.settings.encryption_key_bytes
-    if master is None or not hmac.compare_digest(secret, web_ui_secret(master)):
+    # Bytes: compare_digest refuses str holding anything but ASCII (a 500 otherwise).
+    expected = web_ui_secret(master).encode() if master is not None else b""
+    if not expected or not hmac.compare_digest(secret.encode(), expected):
         raise errors.Unauthenticated("unknown codec endpoint")
 
 

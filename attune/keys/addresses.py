@@ -63,7 +63,8 @@ class KeyAddress:
 
 def check_name(name: str, *, field: str = "name") -> str:
     """`name` if a key may be called so; `ValidationError` naming `field` otherwise."""
-    if not name or len(name) > MAX_NAME_CHARS or NAME_PATTERN.match(name) is None:
+    # fullmatch: `$` would let a trailing newline through (a look-alike key).
+    if not name or len(name) > MAX_NAME_CHARS or NAME_PATTERN.fullmatch(name) is None:
         raise errors.ValidationError(
             f"{field}: a key name is 1 to {MAX_NAME_CHARS} characters of letters, digits, "
             "'_', '.', ':' and '-', starting with a letter, digit or '_'",

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import logging
 import os
 
 import httpx
 
+from api.access_log import ACCESS_LOGGER, CodecSecretFilter
 from attune.payload_codec import ENCODING, KEY_ID
 
 
@@ -57,3 +59,37 @@ async def test_a_plain_payload_is_decoded_as_it_came(api: httpx.AsyncClient) -> 
     decoded = await api.post("/api/v1/codec/decode", json={"payloads": [plain]})
 
     assert decoded.json() == {"payloads": [plain]}
+
+
+async def test_a_truncated_payload_or_an_odd_secret_is_refused_not_a_500(
+    api: httpx.AsyncClient, anonymous_api: httpx.AsyncClient
+) -> None:
+    encoded = await api.post(
+        "/api/v1/codec/encode", json={"payloads": [payload(b"x", encoding=b"binary/plain")]}
+    )
+    [sealed] = encoded.json()["payloads"]
+    truncated = {**sealed, "data": base64.b64encode(b"short").decode()}
+
+    refused = await api.post("/api/v1/codec/decode", json={"payloads": [truncated]})
+    odd = await anonymous_api.post("/api/v1/codec/web-ui/%C3%A9/decode", json={"payloads": []})
+
+    assert refused.status_code == 422, refused.text
+    assert "too short" in refused.json()["error"]["message"]
+    assert odd.status_code == 401, odd.text
+
+
+def test_the_access_log_never_shows_the_web_ui_secret() -> None:
+    record = logging.LogRecord(
+        ACCESS_LOGGER,
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "POST", "/api/v1/codec/web-ui/s3cr3t-path/decode", "1.1", 200),
+        None,
+    )
+
+    CodecSecretFilter().filter(record)
+
+    assert "s3cr3t-path" not in record.getMessage()
+    assert "/api/v1/codec/web-ui/***/decode" in record.getMessage()

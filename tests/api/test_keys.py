@@ -165,6 +165,7 @@ async def test_the_same_name_in_each_scope_is_another_key(
     [
         ("team/{name}", {}, {"value": 1}, "path.scope", "'system', 'pack' or 'user'"),
         ("system/-bad", {}, {"value": 1}, "name", "a key name is"),
+        ("system/pw%0A", {}, {"value": 1}, "name", "a key name is"),
         ("system/{name}", {"pack": "core"}, {"value": 1}, "pack", "has no pack owner"),
         ("system/{name}", {"user": "x"}, {"value": 1}, "user", "has no user owner"),
         ("pack/{name}", {}, {"value": 1}, "pack", "needs the pack's ref"),

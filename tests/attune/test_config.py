@@ -77,6 +77,8 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
         ("ATTUNE_DATABASE_URL", "mysql://root@db/attune"),
         ("TEMPORAL_ADDRESS", "temporal-without-port"),
         ("ATTUNE_ENCRYPTION_KEY", "too-short"),
+        ("ATTUNE_PREVIOUS_ENCRYPTION_KEYS", "too-short"),
+        ("ATTUNE_CODEC_CORS_ORIGINS", "*"),
         ("ATTUNE_LOG_LEVEL", "LOUD"),
     ],
 )
