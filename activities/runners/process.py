@@ -191,7 +191,7 @@ async def run_process(
 
     `inherit_fds` are descriptors the process inherits under the same numbers (the runner
     closes them). Parameters reach the process on stdin and, unless secret, in
-    `ATTUNE_PARAM_*`; never in `argv`, which any user of the host can read.
+    `ATTUNE_PARAM_*`; a secret one never in `argv`, which any user of the host can read.
 
     Raises CancelledError, once the group is killed, when the awaiting task is cancelled.
     exit_code is negative when a signal ended the process, as in `subprocess`.
