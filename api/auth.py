@@ -63,9 +63,10 @@ async def authenticate_header(services: Services, header: str | None) -> Caller:
     remembered = services.recent_tokens.get(token_hash)
     if remembered is not None:
         return remembered
+    generation = services.recent_tokens.generation
     async with services.sessions() as session, session.begin():
         identity = await authenticate(session, token)
-    services.recent_tokens.remember(token_hash, identity)
+    services.recent_tokens.remember(token_hash, identity, generation=generation)
     return identity
 
 

@@ -2,22 +2,27 @@
 pack's (`?pack=<ref>`) or a user's (`?user=<login>`, yours when left out).
 
 An encrypted key's value is masked in every answer but a get with `?decrypt=true`, and
-each of those is written to the `attune.audit` log with the caller's login.
+each of those is written to the `attune.audit` log with the caller's login, and to the
+audit table (`GET /audit`, actions `key.decrypt` and `key.decrypt_failure`).
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import CurrentIdentity
 from api.deps import ServicesDep, SessionDep
 from api.responses import errors_of
 from api.schemas.keys import KeyRead, KeyWrite
 from api.schemas.pages import DEFAULT_PAGE, CatalogPage, Limit, Offset, catalog_page
+from attune import errors
+from attune.auth import audit_trail
+from attune.auth.audit_trail import KEY_DECRYPT, KEY_DECRYPT_FAILURE
 from attune.keys import store
-from attune.keys.addresses import MAX_NAME_CHARS, Scope
+from attune.keys.addresses import MAX_NAME_CHARS, KeyAddress, Scope
 from attune.keys.owners import MAX_OWNER_CHARS, key_address, owner_filter
 
 router = APIRouter(prefix="/keys", tags=["keys"])
@@ -101,6 +106,7 @@ async def get_key(
     session: SessionDep,
     services: ServicesDep,
     identity: CurrentIdentity,
+    request: Request,
     scope: Scope,
     name: KeyName,
     pack: PackOwner = None,
@@ -113,9 +119,26 @@ async def get_key(
     shown in the clear, and the read is audited; 409 when no configured key opens it."""
     address = key_address(scope, name, pack=pack, user=user, caller=identity.login)
     ring = services.settings.encryption_key_ring if decrypt else None
-    return KeyRead.of(
-        await store.get_key(session, address, decrypt_with=ring, reader=identity.login)
+    source = request.client.host if request.client else None
+    try:
+        view = await store.get_key(session, address, decrypt_with=ring, reader=identity.login)
+    except errors.Conflict:
+        # No configured key opens it: the attempt is audited all the same.
+        await _audit_decrypt(session, KEY_DECRYPT_FAILURE, identity.login, address, source)
+        raise
+    if decrypt and view.encrypted:
+        await _audit_decrypt(session, KEY_DECRYPT, identity.login, address, source)
+    return KeyRead.of(view)
+
+
+async def _audit_decrypt(
+    session: AsyncSession, action: str, reader: str, address: KeyAddress, source: str | None
+) -> None:
+    """An audit row for a decrypt (beside the `attune.audit` log line), committed now."""
+    await audit_trail.record(
+        session, action=action, actor=reader, target=str(address), source=source
     )
+    await session.commit()
 
 
 @router.delete("/{scope}/{name}", status_code=204, responses=errors_of(404))

@@ -1,4 +1,5 @@
-"""The short memory of valid tokens: it forgets after its ttl and never grows unbounded."""
+"""The short memory of valid tokens: it forgets after its ttl, on a clear, while suspended,
+and never grows unbounded."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def test_a_remembered_token_is_known_until_its_ttl_passes(
     cache = RecentTokens(ttl=5)
     someone = Identity(login="someone")
 
-    cache.remember("hash", someone)
+    cache.remember("hash", someone, generation=cache.generation)
 
     assert cache.get("hash") is someone
     clock[0] += 4.9
@@ -32,7 +33,7 @@ def test_a_remembered_token_is_known_until_its_ttl_passes(
 def test_a_zero_ttl_remembers_nothing() -> None:
     cache = RecentTokens(ttl=0)
 
-    cache.remember("hash", Identity(login="x"))
+    cache.remember("hash", Identity(login="x"), generation=cache.generation)
 
     assert cache.get("hash") is None
 
@@ -41,8 +42,34 @@ def test_the_oldest_entries_go_first_beyond_the_limit(monkeypatch: pytest.Monkey
     monkeypatch.setattr(recent_tokens, "MAX_ENTRIES", 2)
     cache = RecentTokens(ttl=60)
     for name in ("a", "b", "c"):
-        cache.remember(name, Identity(login=name))
+        cache.remember(name, Identity(login=name), generation=cache.generation)
 
     assert cache.get("a") is None
     assert cache.get("b") is not None
+    assert cache.get("c") is not None
+
+
+def test_a_clear_forgets_everything_and_refuses_lookups_begun_before_it() -> None:
+    cache = RecentTokens(ttl=60)
+    cache.remember("a", Identity(login="a"), generation=cache.generation)
+    begun = cache.generation
+
+    cache.clear()
+    cache.remember("b", Identity(login="b"), generation=begun)
+
+    assert cache.get("a") is None
+    assert cache.get("b") is None
+
+
+def test_a_suspended_cache_trusts_nothing_until_resumed() -> None:
+    cache = RecentTokens(ttl=60)
+    cache.remember("a", Identity(login="a"), generation=cache.generation)
+
+    cache.suspend()
+    cache.remember("b", Identity(login="b"), generation=cache.generation)
+    suspended = (cache.get("a"), cache.get("b"))
+    cache.resume()
+    cache.remember("c", Identity(login="c"), generation=cache.generation)
+
+    assert suspended == (None, None)
     assert cache.get("c") is not None
