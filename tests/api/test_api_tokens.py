@@ -20,12 +20,18 @@ async def test_a_token_is_shown_once_listed_without_it_and_revoked_at_once(
     refused = await anonymous_api.get("/api/v1/whoami", headers=bearer(token))
     after = await api.get(f"{IDENTITIES}/{login}/tokens")
 
-    assert token.startswith("att_") and made["label"] == "ci" and made["expires_at"]
-    assert works.status_code == 200 and works.json()["login"] == login
+    assert token.startswith("att_")
+    assert made["label"] == "ci"
+    assert made["expires_at"]
+    assert works.status_code == 200
+    assert works.json()["login"] == login
     [row] = listed.json()["items"]
-    assert row["id"] == made["id"] and row["kind"] == "api"
-    assert row["last_used_at"] is not None and row["revoked"] is False
-    assert "token" not in row and "token_hash" not in row
+    assert row["id"] == made["id"]
+    assert row["kind"] == "api"
+    assert row["last_used_at"] is not None
+    assert row["revoked"] is False
+    assert "token" not in row
+    assert "token_hash" not in row
     assert token not in listed.text
     assert revoked.status_code == 204
     assert refused.status_code == 401

@@ -72,7 +72,8 @@ async def test_filters_and_paging(api: httpx.AsyncClient) -> None:
     assert {row["action"] for row in creates} == {"identity.create"}
     assert {row["actor"] for row in creates} == {me}
     ids = [row["id"] for row in first["items"] + second["items"]]
-    assert ids == sorted(ids, reverse=True) and len(set(ids)) == 4
+    assert ids == sorted(ids, reverse=True)
+    assert len(set(ids)) == 4
 
 
 async def test_a_decrypt_is_recorded(api: httpx.AsyncClient) -> None:

@@ -39,7 +39,8 @@ async def test_create_read_list_change_and_delete(api: httpx.AsyncClient) -> Non
     body = created.json()
     assert body["permission_sets"] == ["observer", "operator"]
     assert (body["enabled"], body["has_password"]) == (True, True)
-    assert "password_hash" not in body and "password" not in body
+    assert "password_hash" not in body
+    assert "password" not in body
     assert got.json() == body
     assert login in [item["login"] for item in listed.json()["items"]]
     assert (changed.json()["display_name"], changed.json()["enabled"]) == ("Ann B", False)
@@ -57,7 +58,8 @@ async def test_the_password_is_stored_as_an_argon2id_hash(
         select(Identity.password_hash).where(Identity.login == made["login"])
     )
 
-    assert stored is not None and stored.startswith("$argon2id$")
+    assert stored is not None
+    assert stored.startswith("$argon2id$")
     assert PASSWORD not in stored
 
 
@@ -90,7 +92,8 @@ async def test_the_built_in_sets_are_seeded_and_marked(session: AsyncSession) ->
 
     assert {row.ref for row in rows} >= {"admin", "operator", "observer"}
     admin = next(row for row in rows if row.ref == "admin")
-    assert admin.grants and all("resource" in grant for grant in admin.grants)
+    assert admin.grants
+    assert all("resource" in grant for grant in admin.grants)
 
 
 async def test_the_last_enabled_admin_can_be_neither_disabled_nor_deleted(

@@ -25,7 +25,8 @@ async def test_a_login_gives_a_session_token_and_whoami_its_sets(
     me = await anonymous_api.get(WHOAMI, headers=bearer(token))
 
     assert answer.status_code == 200, answer.text
-    assert token.startswith("att_") and answer.json()["expires_at"]
+    assert token.startswith("att_")
+    assert answer.json()["expires_at"]
     assert me.status_code == 200
     assert me.json()["login"] == made["login"]
     assert [held["name"] for held in me.json()["permission_sets"]] == ["observer"]
