@@ -22,7 +22,8 @@ public_router = APIRouter(tags=["auth"])
 router = APIRouter(tags=["auth"])
 
 
-@public_router.post(LOGIN_PATH, responses=errors_of(401, 422, 429, 503))
+# 400: the guard checks no public body, so FastAPI itself refuses a body not UTF-8.
+@public_router.post(LOGIN_PATH, responses=errors_of(400, 401, 422, 429, 503))
 async def log_in(
     session: SessionDep, services: ServicesDep, request: Request, body: LoginRequest
 ) -> SessionToken:
