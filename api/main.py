@@ -26,6 +26,7 @@ from api.routers import (
     inquiries,
     keys,
     packs,
+    permission_sets,
     policies,
     rules,
     sensors,
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sessions,
         identities,
         api_tokens,
+        permission_sets,
         audit,
     ):
         app.include_router(
