@@ -15,11 +15,9 @@ from typing import Any
 from fastapi import Depends, Request
 from sqlalchemy import ColumnElement, false, or_, true
 
+from api.auth import PERMISSIONS_SCOPE_KEY
 from attune import errors
 from attune.auth.permissions import Permissions, Resource, Verb, Visibility, missing
-
-PERMISSIONS_SCOPE_KEY = "attune.permissions"
-"""Where authentication leaves the caller's permissions in the ASGI scope."""
 
 
 def request_permissions(request: Request) -> Permissions:

@@ -44,11 +44,14 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attune import errors
+from attune.auth.permissions import Grant, Permissions, Resource, Verb
 from attune.auth.tokens import INVALID_TOKEN
 from attune.keys.addresses import MAX_NAME_CHARS, NAME_PATTERN
 from db.models.enums import TERMINAL_EXECUTION_STATUSES
 from db.repositories import execution as executions
 
+SYSTEM_KEYS = "system"
+"""The ref under which key routes check system keys (`api.routers.keys`)."""
 TOKEN_PREFIX = "attx_"
 """How an execution token starts (an identity's API token starts `att_`)."""
 HKDF_INFO = b"attune execution token"
@@ -105,6 +108,22 @@ class ExecutionGrant:
     def pack_ref(self) -> str:
         # A ref's pack part has no dots (db.models.base.REF_PATTERN).
         return self.action_ref.partition(".")[0]
+
+    def permissions(self) -> Permissions:
+        """What the routes it may reach (`check_request`) let it do there: view its own
+        execution, view and decrypt its pack's keys, view system keys."""
+        own = frozenset({str(self.execution_id)})
+        return Permissions.of(
+            [
+                Grant(Resource.EXECUTION, frozenset({Verb.VIEW}), refs=own),
+                Grant(
+                    Resource.KEY,
+                    frozenset({Verb.VIEW, Verb.DECRYPT}),
+                    packs=frozenset({self.pack_ref}),
+                ),
+                Grant(Resource.KEY, frozenset({Verb.VIEW}), refs=frozenset({SYSTEM_KEYS})),
+            ]
+        )
 
     def check_request(self, method: str, path: str, query: str) -> None:
         """`PermissionDenied` (saying what the token may do) unless the request is one of

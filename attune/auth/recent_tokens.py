@@ -11,23 +11,33 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 
+from attune.auth.permissions import Permissions
 from db.models import Identity
 
 MAX_ENTRIES = 1024
 
 
+@dataclass(frozen=True)
+class Trusted:
+    """What a valid token stands for: its identity and the permissions it holds now."""
+
+    identity: Identity
+    permissions: Permissions
+
+
 class RecentTokens:
     def __init__(self, ttl: float) -> None:
         self._ttl = ttl
-        self._entries: OrderedDict[str, tuple[float, Identity]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[float, Trusted]] = OrderedDict()
         self._trusting = True
         self.generation = 0
         """Moves on each `clear`: a lookup that began before a clear must not be remembered
         after it (it may have read the token just before it was revoked)."""
 
-    def get(self, token_hash: str) -> Identity | None:
-        """The identity if the token was valid less than `ttl` seconds ago."""
+    def get(self, token_hash: str) -> Trusted | None:
+        """What the token stood for, if it was valid less than `ttl` seconds ago."""
         entry = self._entries.get(token_hash)
         if entry is None:
             return None
@@ -36,11 +46,11 @@ class RecentTokens:
             return None
         return entry[1]
 
-    def remember(self, token_hash: str, identity: Identity, *, generation: int) -> None:
-        """Keep the identity a lookup begun at `generation` found, unless a clear came since."""
+    def remember(self, token_hash: str, trusted: Trusted, *, generation: int) -> None:
+        """Keep what a lookup begun at `generation` found, unless a clear came since."""
         if self._ttl <= 0 or not self._trusting or generation != self.generation:
             return
-        self._entries[token_hash] = (time.monotonic() + self._ttl, identity)
+        self._entries[token_hash] = (time.monotonic() + self._ttl, trusted)
         self._entries.move_to_end(token_hash)
         while len(self._entries) > MAX_ENTRIES:
             self._entries.popitem(last=False)

@@ -7,7 +7,8 @@ from fastapi import Request
 from sqlalchemy import ColumnElement, String, column
 from sqlalchemy.dialects.postgresql import dialect as postgresql_dialect
 
-from api.access import PERMISSIONS_SCOPE_KEY, check_item, requires, visible_clause
+from api.access import check_item, requires, visible_clause
+from api.auth import PERMISSIONS_SCOPE_KEY
 from attune import errors
 from attune.auth.permissions import Permissions, Resource, Verb, parse_grants
 

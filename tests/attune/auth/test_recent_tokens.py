@@ -8,8 +8,13 @@ import time
 import pytest
 
 from attune.auth import recent_tokens
-from attune.auth.recent_tokens import RecentTokens
+from attune.auth.permissions import Permissions
+from attune.auth.recent_tokens import RecentTokens, Trusted
 from db.models import Identity
+
+
+def trusted(login: str) -> Trusted:
+    return Trusted(Identity(login=login), Permissions())
 
 
 def test_a_remembered_token_is_known_until_its_ttl_passes(
@@ -18,7 +23,7 @@ def test_a_remembered_token_is_known_until_its_ttl_passes(
     clock = [100.0]
     monkeypatch.setattr(time, "monotonic", lambda: clock[0])
     cache = RecentTokens(ttl=5)
-    someone = Identity(login="someone")
+    someone = trusted("someone")
 
     cache.remember("hash", someone, generation=cache.generation)
 
@@ -33,7 +38,7 @@ def test_a_remembered_token_is_known_until_its_ttl_passes(
 def test_a_zero_ttl_remembers_nothing() -> None:
     cache = RecentTokens(ttl=0)
 
-    cache.remember("hash", Identity(login="x"), generation=cache.generation)
+    cache.remember("hash", trusted("x"), generation=cache.generation)
 
     assert cache.get("hash") is None
 
@@ -42,7 +47,7 @@ def test_the_oldest_entries_go_first_beyond_the_limit(monkeypatch: pytest.Monkey
     monkeypatch.setattr(recent_tokens, "MAX_ENTRIES", 2)
     cache = RecentTokens(ttl=60)
     for name in ("a", "b", "c"):
-        cache.remember(name, Identity(login=name), generation=cache.generation)
+        cache.remember(name, trusted(name), generation=cache.generation)
 
     assert cache.get("a") is None
     assert cache.get("b") is not None
@@ -51,11 +56,11 @@ def test_the_oldest_entries_go_first_beyond_the_limit(monkeypatch: pytest.Monkey
 
 def test_a_clear_forgets_everything_and_refuses_lookups_begun_before_it() -> None:
     cache = RecentTokens(ttl=60)
-    cache.remember("a", Identity(login="a"), generation=cache.generation)
+    cache.remember("a", trusted("a"), generation=cache.generation)
     begun = cache.generation
 
     cache.clear()
-    cache.remember("b", Identity(login="b"), generation=begun)
+    cache.remember("b", trusted("b"), generation=begun)
 
     assert cache.get("a") is None
     assert cache.get("b") is None
@@ -63,13 +68,13 @@ def test_a_clear_forgets_everything_and_refuses_lookups_begun_before_it() -> Non
 
 def test_a_suspended_cache_trusts_nothing_until_resumed() -> None:
     cache = RecentTokens(ttl=60)
-    cache.remember("a", Identity(login="a"), generation=cache.generation)
+    cache.remember("a", trusted("a"), generation=cache.generation)
 
     cache.suspend()
-    cache.remember("b", Identity(login="b"), generation=cache.generation)
+    cache.remember("b", trusted("b"), generation=cache.generation)
     suspended = (cache.get("a"), cache.get("b"))
     cache.resume()
-    cache.remember("c", Identity(login="c"), generation=cache.generation)
+    cache.remember("c", trusted("c"), generation=cache.generation)
 
     assert suspended == (None, None)
     assert cache.get("c") is not None
