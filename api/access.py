@@ -71,3 +71,22 @@ def visible_clause(
     if visibility.refs and ref is not None:
         clauses.append(ref.in_(sorted(visibility.refs)))
     return or_(*clauses) if clauses else false()
+
+
+PERMISSION_EXTENSION = "x-attune-permission"
+"""The OpenAPI extension naming what each operation needs: tests walk it route by route."""
+
+
+def needs(resource: Resource, verb: Verb) -> dict[str, Any]:
+    """A route decorator's arguments declaring that it needs `verb` on `resource`:
+    `@router.get("/x", **needs(Resource.ACTION, Verb.VIEW))`. The gate refuses a caller
+    without the verb anywhere (403); the route checks items and filters lists itself."""
+    return {
+        "dependencies": [requires(resource, verb)],
+        "openapi_extra": {PERMISSION_EXTENSION: {"resource": resource.value, "verb": verb.value}},
+    }
+
+
+def any_token() -> dict[str, Any]:
+    """A route decorator's arguments for a route any valid token may use (`whoami`)."""
+    return {"openapi_extra": {PERMISSION_EXTENSION: "any token"}}
