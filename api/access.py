@@ -87,6 +87,14 @@ def needs(resource: Resource, verb: Verb) -> dict[str, Any]:
     }
 
 
+def needs_unless_own(resource: Resource, verb: Verb) -> dict[str, Any]:
+    """As `needs`, for a route where the caller's own items need no grant (its user keys,
+    identity and tokens): no gate, since a caller without any grant may still reach its
+    own; the route checks each item, and the extension says `own: true`."""
+    declared = {"resource": resource.value, "verb": verb.value, "own": True}
+    return {"openapi_extra": {PERMISSION_EXTENSION: declared}}
+
+
 def any_token() -> dict[str, Any]:
     """A route decorator's arguments for a route any valid token may use (`whoami`)."""
     return {"openapi_extra": {PERMISSION_EXTENSION: "any token"}}
