@@ -1,7 +1,6 @@
 """The audit trail: changes of access, login attempts and decrypts, newest first.
 
-Open to any authenticated caller for now; it will need the `audit` view grant once
-permissions are enforced on every route.
+It needs view on `audit`, which only `admin` holds among the built-in sets.
 """
 
 from __future__ import annotations
@@ -10,9 +9,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from api.access import needs
 from api.deps import SessionDep
+from api.responses import errors_of
 from api.schemas.identities import AuditRead
 from api.schemas.pages import DEFAULT_PAGE, BeforeId, HistoryPage, Limit, history_page
+from attune.auth.permissions import Resource, Verb
 from db.repositories import audit
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -20,7 +22,7 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 Filter = Annotated[str | None, Query(max_length=200)]
 
 
-@router.get("")
+@router.get("", responses=errors_of(403), **needs(Resource.AUDIT, Verb.VIEW))
 async def list_audit(
     session: SessionDep,
     limit: Limit = DEFAULT_PAGE,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from api.access import any_token
 from api.auth import CurrentIdentity, bearer_token
 from api.deps import ServicesDep, SessionDep
 from api.responses import errors_of
@@ -44,7 +45,7 @@ async def log_in(
     return SessionToken(token=outcome.token, expires_at=outcome.expires_at)
 
 
-@router.post("/auth/logout", status_code=204, responses=errors_of(409))
+@router.post("/auth/logout", status_code=204, responses=errors_of(409), **any_token())
 async def log_out(session: SessionDep, caller: CurrentIdentity, request: Request) -> Response:
     """Revoke the session token this request carries (409 for an API token)."""
     token = bearer_token(request.headers.get("authorization"))
@@ -53,7 +54,7 @@ async def log_out(session: SessionDep, caller: CurrentIdentity, request: Request
     return Response(status_code=204)
 
 
-@router.get("/whoami")
+@router.get("/whoami", **any_token())
 async def who_am_i(session: SessionDep, caller: CurrentIdentity) -> WhoAmI:
     """The caller's identity and the grants of its permission sets."""
     held = (

@@ -9,8 +9,10 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from attune.auth.admin import ensure_admin_token
+from attune.config import Settings
 from db.engine import create_session_factory
 from db.models import Identity, PermissionSet
+from tests.conftest import api_client
 from tests.db.factories import unique
 from tests.identities import IDENTITIES, PASSWORD, make_identity
 
@@ -97,31 +99,49 @@ async def test_the_built_in_sets_are_seeded_and_marked(session: AsyncSession) ->
 
 
 async def test_the_last_enabled_admin_can_be_neither_disabled_nor_deleted(
-    api: httpx.AsyncClient, session: AsyncSession
+    api: httpx.AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:
+    # The requests come from a manager of identities who is no admin, since every other
+    # admin (the tests' own token's identity too) is disabled for the while.
+    manager_set = unique("managers-")
+    grants = [{"resource": "identity", "verbs": ["view", "create", "modify", "delete"]}]
+    made = await api.post("/api/v1/permission-sets", json={"name": manager_set, "grants": grants})
+    assert made.status_code == 201, made.text
+    manager = await make_identity(api, permission_sets=[manager_set])
+    token = await api.post(f"{IDENTITIES}/{manager['login']}/tokens", json={})
     last = await make_identity(api, permission_sets=["admin"])
     # Every other admin holder disabled, so `last` is the only enabled one.
-    await session.execute(
+    frozen = await session.scalars(
         text(
-            "UPDATE attune.identity SET frozen = true WHERE login <> :login AND id IN ("
-            "SELECT identity_id FROM attune.permission_assignment a "
+            "UPDATE attune.identity SET frozen = true WHERE login <> :login AND NOT frozen "
+            "AND id IN (SELECT identity_id FROM attune.permission_assignment a "
             "JOIN attune.permission_set s ON s.id = a.permission_set_id WHERE s.ref = 'admin')"
+            " RETURNING id"
         ),
         {"login": last["login"]},
     )
+    thawed = list(frozen)
     await session.commit()
     path = f"{IDENTITIES}/{last['login']}"
-
-    disabled = await api.patch(path, json={"enabled": False})
-    stripped = await api.patch(path, json={"permission_sets": ["observer"]})
-    deleted = await api.delete(path)
-    second = await make_identity(api, permission_sets=["admin"])
-    now_allowed = await api.patch(path, json={"enabled": False})
+    try:
+        async with api_client(settings, token=token.json()["token"]) as client:
+            disabled = await client.patch(path, json={"enabled": False})
+            stripped = await client.patch(path, json={"permission_sets": ["observer"]})
+            deleted = await client.delete(path)
+            second = await make_identity(client, permission_sets=["admin"])
+            now_allowed = await client.patch(path, json={"enabled": False})
+            shown = await client.get(path)
+    finally:
+        await session.execute(
+            text("UPDATE attune.identity SET frozen = false WHERE id = ANY(:ids)"),
+            {"ids": thawed},
+        )
+        await session.commit()
 
     for refused in (disabled, stripped, deleted):
         assert refused.status_code == 409, refused.text
         assert "last enabled identity holding the admin" in refused.json()["error"]["message"]
-    assert (await api.get(path)).json()["enabled"] is False
+    assert shown.json()["enabled"] is False
     assert now_allowed.status_code == 200
     assert second["enabled"] is True
 
