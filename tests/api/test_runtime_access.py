@@ -86,9 +86,16 @@ async def test_an_observer_sees_executions_but_cannot_run_cancel_or_answer(
     api: httpx.AsyncClient, settings: Settings, worker: Worker
 ) -> None:
     execution_id, inquiry = await start_ask(api, ttl=60)
-    # Not asserted here: that an observer reads no keys. Stored built-in grants lose
-    # `passes_down`, so its view of packs reaches keys (see the report of issue 15).
+    key = unique("observed")
+    put = await api.put(f"{V1}/keys/pack/{key}", params={"pack": "core"}, json={"value": 1})
+    assert put.status_code == 201, put.text
     async with caller(api, settings, sets=["observer"]) as (_, observer):
+        # "Everything but keys": its view of packs does not pass down to their keys.
+        assert (
+            await observer.get(f"{V1}/keys/pack/{key}", params={"pack": "core"})
+        ).status_code == 404
+        listed_keys = await observer.get(f"{V1}/keys", params={"scope": "pack", "pack": "core"})
+        assert key not in [item["name"] for item in listed_keys.json()["items"]]
         assert (await observer.get(f"{V1}/executions/{execution_id}")).status_code == 200
         listed = await observer.get(f"{V1}/executions", params={"action": "core.ask"})
         assert execution_id in [item["id"] for item in listed.json()["items"]]
