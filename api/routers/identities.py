@@ -6,6 +6,7 @@ caller may always read its own identity.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
@@ -40,6 +41,16 @@ def check_identity(request: Request, login: str, verb: Verb) -> None:
     )
 
 
+def check_may_assign(request: Request, names: Iterable[str]) -> None:
+    """403 unless the caller may modify each of these permission sets: handing out a set
+    is granting what it holds, so `identity: modify` alone must not make its holder admin."""
+    permissions = request_permissions(request)
+    for name in names:
+        pack = name.partition(".")[0] if "." in name else None
+        if not permissions.allows(Resource.PERMISSION_SET, Verb.MODIFY, pack=pack, ref=name):
+            raise missing(Resource.PERMISSION_SET, Verb.MODIFY, ref=name)
+
+
 def actor_of(request: Request, caller: Identity) -> Actor:
     """Who is calling and from which address, for the audit trail."""
     return Actor(login=caller.login, source=request.client.host if request.client else None)
@@ -58,6 +69,7 @@ async def create_identity(
     unknown permission set (`permission_sets[i]`); 409 when the login is taken."""
     if not request_permissions(request).allows(Resource.IDENTITY, Verb.CREATE, ref=body.login):
         raise missing(Resource.IDENTITY, Verb.CREATE, ref=body.login)
+    check_may_assign(request, body.permission_sets)
     view = await identities.create_identity(
         session,
         login=body.login,
@@ -110,6 +122,11 @@ async def update_identity(
     """Change display_name, password, enabled or permission_sets (the whole list). A
     disabled identity's tokens stop working at once; 409 for the last enabled admin."""
     check_identity(request, login, Verb.MODIFY)
+    if body.permission_sets is not None:
+        # Taking a set away changes access as much as handing one out.
+        found = await identity_rows.repository.get_by_key(session, login)
+        held = [held_set.ref for held_set in (await identities.view(session, found)).sets]
+        check_may_assign(request, set(held) ^ set(body.permission_sets))
     view = await identities.update_identity(
         session,
         login=login,

@@ -246,3 +246,24 @@ async def test_the_codec_needs_a_view_of_every_execution(
             assert refused.status_code == 403, refused.text
     async with caller(api, settings, sets=["observer"]) as (_, observer):
         assert (await observer.post(f"{V1}/codec/decode", json=body)).status_code == 200
+
+
+async def test_managing_identities_does_not_let_one_hand_out_sets_one_may_not_modify(
+    api: httpx.AsyncClient, settings: Settings
+) -> None:
+    managers = [{"resource": "identity", "verbs": ["view", "create", "modify"]}]
+    async with caller(api, settings, grants=managers) as (login, manager):
+        made = await manager.post(f"{V1}/identities", json={"login": unique("new-")})
+        escalated = await manager.post(
+            f"{V1}/identities", json={"login": unique("new-"), "permission_sets": ["admin"]}
+        )
+        to_self = await manager.patch(
+            f"{V1}/identities/{login}", json={"permission_sets": ["admin"]}
+        )
+
+    assert made.status_code == 201, made.text
+    for refused in (escalated, to_self):
+        assert refused.status_code == 403, refused.text
+        assert "needs modify on permission_set 'admin'" in refused.json()["error"]["message"]
+    held = (await api.get(f"{V1}/identities/{login}")).json()["permission_sets"]
+    assert "admin" not in held
