@@ -131,6 +131,11 @@ async def test_the_openapi_document_describes_every_route(api: httpx.AsyncClient
         ("DELETE", "/api/v1/keys/{scope}/{name}"),
         ("POST", "/api/v1/codec/decode"),
         ("POST", "/api/v1/codec/encode"),
+        ("GET", "/api/v1/permission-sets"),
+        ("POST", "/api/v1/permission-sets"),
+        ("GET", "/api/v1/permission-sets/{name}"),
+        ("PATCH", "/api/v1/permission-sets/{name}"),
+        ("DELETE", "/api/v1/permission-sets/{name}"),
     }
     schemas = document["components"]["schemas"]
     for schema in (
