@@ -104,7 +104,11 @@ async def test_the_last_enabled_admin_can_be_neither_disabled_nor_deleted(
     # The requests come from a manager of identities who is no admin, since every other
     # admin (the tests' own token's identity too) is disabled for the while.
     manager_set = unique("managers-")
-    grants = [{"resource": "identity", "verbs": ["view", "create", "modify", "delete"]}]
+    grants = [
+        {"resource": "identity", "verbs": ["view", "create", "modify", "delete"]},
+        # Handing out (and taking away) these sets.
+        {"resource": "permission_set", "verbs": ["modify"], "refs": ["admin", "observer"]},
+    ]
     made = await api.post("/api/v1/permission-sets", json={"name": manager_set, "grants": grants})
     assert made.status_code == 201, made.text
     manager = await make_identity(api, permission_sets=[manager_set])
