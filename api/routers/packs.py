@@ -6,9 +6,11 @@ import asyncio
 import tempfile
 
 from fastapi import APIRouter, Request
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.access import needs
+from api.auth import CurrentIdentity
 from api.catalog_access import PermissionsDep, pack_by_ref, visible_packs
 from api.deps import ServicesDep, SessionDep
 from api.event_sources import pass_on_to_temporal
@@ -24,6 +26,7 @@ from attune.packs.loader import load_pack
 from attune.packs.registrar import RegistrationSummary, register_pack
 from attune.packs.sources import allowed_pack_roots, confined_pack_folder
 from attune.packs.uploads import discard_upload, prune_uploads, store_uploaded_pack
+from db.models import Identity, Rule
 from db.repositories import pack as packs
 
 router = APIRouter(prefix="/packs", tags=["packs"])
@@ -57,7 +60,11 @@ async def get_pack(session: SessionDep, permissions: PermissionsDep, ref: str) -
 
 @router.post("/register", responses=errors_of(403, 404, 413), **needs(Resource.PACK, Verb.CREATE))
 async def register_pack_by_path(
-    session: SessionDep, services: ServicesDep, permissions: PermissionsDep, body: PackRegister
+    session: SessionDep,
+    services: ServicesDep,
+    permissions: PermissionsDep,
+    caller: CurrentIdentity,
+    body: PackRegister,
 ) -> RegistrationSummary:
     """Create or update every component of the pack, and remove those it no longer has.
 
@@ -68,7 +75,7 @@ async def register_pack_by_path(
     folder = confined_pack_folder(body.path, allowed_pack_roots(services.settings))
     definition = await asyncio.to_thread(load_pack, folder)
     await _check_may_register(session, permissions, definition.ref)
-    return await _register(session, services, definition)
+    return await _register(session, services, definition, caller)
 
 
 # The upload's body is described by hand, so its permission joins that description.
@@ -90,7 +97,11 @@ _CREATE_PACK = needs(Resource.PACK, Verb.CREATE)
     },
 )
 async def upload_pack(
-    request: Request, session: SessionDep, services: ServicesDep, permissions: PermissionsDep
+    request: Request,
+    session: SessionDep,
+    services: ServicesDep,
+    permissions: PermissionsDep,
+    caller: CurrentIdentity,
 ) -> RegistrationSummary:
     """Register a pack sent as a gzip-compressed tar of its folder (what `attune pack
     register FOLDER` sends), unpacked under the first of the pack folders.
@@ -115,7 +126,7 @@ async def upload_pack(
         )
     try:
         await _check_may_register(session, permissions, stored.definition.ref)
-        summary = await _register(session, services, stored.definition)
+        summary = await _register(session, services, stored.definition, caller)
     except BaseException:
         await asyncio.to_thread(discard_upload, stored)
         raise
@@ -136,9 +147,13 @@ async def _check_may_register(session: AsyncSession, permissions: Permissions, r
 
 
 async def _register(
-    session: AsyncSession, services: Services, definition: PackDefinition
+    session: AsyncSession, services: Services, definition: PackDefinition, registrant: Identity
 ) -> RegistrationSummary:
     summary = await register_pack(session, definition)
+    # The pack's rules run as whoever registered it, with no more than their grants.
+    await session.execute(
+        update(Rule).where(Rule.pack_id == summary.pack_id).values(executor_id=registrant.id)
+    )
     await session.commit()
     if summary.policies.updated or summary.policies.removed:
         # A raised or removed limit frees slots that executions already wait for.
