@@ -26,6 +26,8 @@ from attune.auth.execution_tokens import (
     authenticate_execution_token,
     is_execution_token,
 )
+from attune.auth.grants_of import permissions_of
+from attune.auth.recent_tokens import Trusted
 from attune.auth.tokens import authenticate, hash_token
 from db.models import Identity
 
@@ -33,11 +35,13 @@ HOW_TO = "send Authorization: Bearer <token>"
 MAX_SCHEME_ECHO = 20
 IDENTITY_SCOPE_KEY = "attune.identity"
 """Where the guard leaves the authenticated identity in the ASGI scope."""
+PERMISSIONS_SCOPE_KEY = "attune.permissions"
+"""Where the guard leaves the caller's permissions (`api.access` reads them)."""
 EXECUTION_GRANT_SCOPE_KEY = "attune.execution_grant"
 """Where the guard leaves the grant of an execution token, beside its transient identity."""
 
-Caller = Identity | ExecutionGrant
-"""Whoever a bearer token names: an identity, or a running execution."""
+Caller = Trusted | ExecutionGrant
+"""Whoever a bearer token names: an identity (with its permissions), or a running execution."""
 
 # Declared only so OpenAPI (and the Authorize button of /docs) knows the scheme; the header
 # is parsed by `bearer_token`, where each kind of mistake gets its own message.
@@ -63,23 +67,29 @@ async def authenticate_header(services: Services, header: str | None) -> Caller:
     remembered = services.recent_tokens.get(token_hash)
     if remembered is not None:
         return remembered
+    generation = services.recent_tokens.generation
     async with services.sessions() as session, session.begin():
         identity = await authenticate(session, token)
-    services.recent_tokens.remember(token_hash, identity)
-    return identity
+        trusted = Trusted(identity, await permissions_of(session, identity.id))
+    services.recent_tokens.remember(token_hash, trusted, generation=generation)
+    return trusted
 
 
 def remember_caller(scope: Scope, caller: Caller) -> None:
-    """Leave the caller in the ASGI scope for the routes (the guard calls this)."""
+    """Leave the caller and its permissions in the ASGI scope for the routes (the guard
+    calls this)."""
     if isinstance(caller, ExecutionGrant):
         scope[EXECUTION_GRANT_SCOPE_KEY] = caller
-        caller = Identity(
+        scope[IDENTITY_SCOPE_KEY] = Identity(
             login=f"execution:{caller.execution_id}",
             display_name=f"the token of execution {caller.execution_id}",
             attributes={},
             frozen=False,
         )
-    scope[IDENTITY_SCOPE_KEY] = caller
+        scope[PERMISSIONS_SCOPE_KEY] = caller.permissions()
+        return
+    scope[IDENTITY_SCOPE_KEY] = caller.identity
+    scope[PERMISSIONS_SCOPE_KEY] = caller.permissions
 
 
 def request_execution_grant(request: Request) -> ExecutionGrant | None:

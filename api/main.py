@@ -16,22 +16,28 @@ from api.request_guard import GuardRules, RequestGuard
 from api.responses import AUTHENTICATED_ERRORS
 from api.routers import (
     actions,
+    api_tokens,
+    audit,
     codec,
     enforcements,
     events,
     executions,
     health,
+    identities,
     inquiries,
     keys,
     packs,
+    permission_sets,
     policies,
     rules,
     sensors,
+    sessions,
     triggers,
     webhooks,
 )
 from api.services import Services
 from attune.auth.recent_tokens import RecentTokens
+from attune.auth.revocation import RevocationListener
 from attune.auth.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from attune.config import Settings, get_settings, required_database_url, temporal_target
 from attune.engine.workflow_starts import WorkflowStarter
@@ -61,6 +67,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             lazy=True,
             data_converter=data_converter_for(settings),
         )
+        recent_tokens = RecentTokens(ttl=settings.token_cache_seconds)
+        listener = RevocationListener(database_url, recent_tokens)
+        await listener.start()
         app.state.services = Services(
             settings=settings,
             engine=engine,
@@ -68,11 +77,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             temporal=temporal,
             temporal_address=address,
             starter=WorkflowStarter.from_settings(temporal, settings),
-            recent_tokens=RecentTokens(ttl=settings.token_cache_seconds),
+            recent_tokens=recent_tokens,
         )
         try:
             yield
         finally:
+            await listener.stop()
             await engine.dispose()
 
     app = FastAPI(
@@ -90,6 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(codec.web_ui_router, prefix=API_PREFIX)
     # Webhooks authenticate on their own terms: a bearer token or a signed body.
     app.include_router(webhooks.router, prefix=API_PREFIX)
+    # Login is how a person gets a token: it takes a password instead.
+    app.include_router(sessions.public_router, prefix=API_PREFIX)
     authenticated = [Depends(current_identity)]
     for resource in (
         packs,
@@ -104,6 +116,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         inquiries,
         keys,
         codec,
+        sessions,
+        identities,
+        api_tokens,
+        permission_sets,
+        audit,
     ):
         app.include_router(
             resource.router,
@@ -125,7 +142,9 @@ def guard_rules(settings: Settings) -> GuardRules:
     codec_paths = {f"{CODEC_PATH}/{verb}" for verb in CODEC_VERBS} | web_ui_paths
     return GuardRules(
         prefix=f"{API_PREFIX}/",
-        public_paths=frozenset({f"{API_PREFIX}/health", *web_ui_paths}),
+        public_paths=frozenset(
+            {f"{API_PREFIX}/health", f"{API_PREFIX}{sessions.LOGIN_PATH}", *web_ui_paths}
+        ),
         signed_prefixes=(f"{API_PREFIX}/webhooks/",),
         signature_headers=(TIMESTAMP_HEADER, SIGNATURE_HEADER),
         max_body_bytes=settings.max_body_bytes,

@@ -8,6 +8,7 @@ import httpx
 
 from attune.config import Settings, SettingsError
 from attune.errors import AttuneError
+from attune.login_file import read_login_token
 
 
 class ApiError(AttuneError):
@@ -15,9 +16,13 @@ class ApiError(AttuneError):
 
 
 def api_token(settings: Settings) -> str:
-    """ATTUNE_API_TOKEN, else the admin token `attune up` wrote into the data directory."""
+    """The CLI's token, first found of: ATTUNE_API_TOKEN; the session token `attune login`
+    stored (`attune.login_file`); the admin token `attune up` wrote into the data directory."""
     if settings.api_token is not None:
         return settings.api_token.get_secret_value()
+    logged_in = read_login_token()
+    if logged_in is not None:
+        return logged_in
     path = settings.data_dir / "admin-token"
     try:
         return path.read_text(encoding="ascii").strip()
@@ -35,11 +40,13 @@ def call_api(
     *,
     content: bytes | None = None,
     content_type: str | None = None,
+    token: str | None = None,
 ) -> Any:
     """One API call with a JSON `body` (or raw `content`); the decoded JSON answer, or
-    `ApiError` with the API's message."""
+    `ApiError` with the API's message. `token` overrides the CLI's token ("" sends none)."""
     url = f"{settings.public_api_url}/api/v1{path}"
-    headers = {"Authorization": f"Bearer {api_token(settings)}"}
+    # `attune login` sends no token: it is how one is got.
+    headers = {"Authorization": f"Bearer {token or api_token(settings)}"} if token != "" else {}
     if content_type is not None:
         headers["Content-Type"] = content_type
     sent: dict[str, Any] = {"content": content} if content is not None else {"json": body}

@@ -14,6 +14,7 @@ import typer
 import uvicorn
 from rich.console import Console
 
+from attune.cli_identities import identity_app, login, logout, token_app, whoami
 from attune.cli_keys import key_app
 from attune.cli_rules import rule_app
 from attune.cli_sensors import sensor_app
@@ -38,6 +39,11 @@ errors = Console(stderr=True, highlight=False)
 app.add_typer(rule_app, name="rule")
 app.add_typer(sensor_app, name="sensor")
 app.add_typer(key_app, name="key")
+app.add_typer(identity_app, name="identity")
+app.add_typer(token_app, name="token")
+app.command()(login)
+app.command()(logout)
+app.command()(whoami)
 
 
 def _json_object(option: str, text: str, *, example: str) -> dict[str, Any]:

@@ -123,6 +123,12 @@ class Settings(BaseSettings):
         allow_inf_nan=False,
         description="How long an API process trusts a token it has checked (0: never).",
     )
+    session_ttl_seconds: int = Field(
+        default=86400,
+        ge=60,
+        le=366 * 86400,
+        description="How long a session token of `POST /auth/login` (`attune login`) lasts.",
+    )
     reconcile_interval: Seconds = Field(
         default=15.0, description="How often workers look for executions left unstarted."
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +32,9 @@ from attune.temporal_setup import connect_temporal, register_search_attributes
 from attune.worker import build_worker, runner_settings_from
 from db import migrate
 from db.engine import create_engine, create_session_factory
+from db.models import PermissionAssignment
 from db.repositories import identity as identities
+from db.repositories import permission_set as permission_sets
 from tests.workers import running
 
 TEST_DATABASE = "attune_test"
@@ -96,10 +98,19 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture(scope="session")
 async def admin_token(engine: AsyncEngine) -> str:
-    """A bearer token of an identity of the test session's own."""
+    """A bearer token of an identity of the test session's own, holding `admin`."""
     async with create_session_factory(engine).begin() as session:
         identity = await identities.repository.create(session, login=f"tester-{uuid.uuid4()}")
+        await hold_sets(session, identity.id, ["admin"])
         return await issue_token(session, identity_id=identity.id, label="tests")
+
+
+async def hold_sets(session: AsyncSession, identity_id: int, names: Sequence[str]) -> None:
+    """Assign the named permission sets to the identity (straight in the database)."""
+    for name in names:
+        held = await permission_sets.repository.get_by_key(session, name)
+        session.add(PermissionAssignment(identity_id=identity_id, permission_set_id=held.id))
+    await session.flush()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from attune.auth.tokens import issue_token
 from attune.config import Settings
 from db.engine import create_session_factory
 from db.repositories import identity as identities
-from tests.conftest import api_client
+from tests.conftest import api_client, hold_sets
 from tests.db.factories import unique
 
 APPROVAL = {
@@ -37,11 +37,15 @@ class Person:
 
 
 @asynccontextmanager
-async def person(engine: AsyncEngine, settings: Settings, name: str) -> AsyncIterator[Person]:
-    """A new identity (`<name>-<unique>`) with a token, and an API client using it."""
+async def person(
+    engine: AsyncEngine, settings: Settings, name: str, *, sets: Sequence[str] = ("operator",)
+) -> AsyncIterator[Person]:
+    """A new identity (`<name>-<unique>`) holding `sets` (an operator's: it may answer),
+    with a token, and an API client using it."""
     login = unique(f"{name}-")
     async with create_session_factory(engine).begin() as session:
         identity = await identities.repository.create(session, login=login)
+        await hold_sets(session, identity.id, sets)
         token = await issue_token(session, identity_id=identity.id, label="tests")
     async with api_client(settings, token=token) as client:
         yield Person(login, client)

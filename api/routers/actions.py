@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.access import needs
+from api.catalog_access import PermissionsDep, content_by_ref, visible_content
 from api.deps import SessionDep
 from api.responses import errors_of
 from api.schemas.admission import QueueStatsRead
 from api.schemas.catalog import ActionRead
 from api.schemas.pages import DEFAULT_PAGE, CatalogPage, Limit, Offset, catalog_page, present
+from attune.auth.permissions import Resource, Verb
+from db.models import Action
 from db.repositories import action as actions
 from db.repositories import policy as policies
 from db.repositories import queue_stats
@@ -16,25 +20,40 @@ from db.repositories import queue_stats
 router = APIRouter(prefix="/actions", tags=["actions"])
 
 
-@router.get("")
+@router.get("", responses=errors_of(403), **needs(Resource.ACTION, Verb.VIEW))
 async def list_actions(
-    session: SessionDep, limit: Limit = DEFAULT_PAGE, offset: Offset = 0, pack: str | None = None
+    session: SessionDep,
+    permissions: PermissionsDep,
+    limit: Limit = DEFAULT_PAGE,
+    offset: Offset = 0,
+    pack: str | None = None,
 ) -> CatalogPage[ActionRead]:
+    """The actions the caller may view, in ref order, optionally those of one pack."""
+    visible = visible_content(permissions, Resource.ACTION, Action)
     rows = await actions.repository.list(
-        session, limit=limit, offset=offset, **present(pack_ref=pack)
+        session, limit=limit, offset=offset, where=[visible], **present(pack_ref=pack)
     )
     return catalog_page(rows, ActionRead.model_validate, limit=limit, offset=offset)
 
 
-@router.get("/{ref}", responses=errors_of(404))
-async def get_action(session: SessionDep, ref: str) -> ActionRead:
-    return ActionRead.model_validate(await actions.repository.get_by_key(session, ref))
+@router.get("/{ref}", responses=errors_of(403, 404), **needs(Resource.ACTION, Verb.VIEW))
+async def get_action(session: SessionDep, permissions: PermissionsDep, ref: str) -> ActionRead:
+    action = await content_by_ref(
+        session, actions.repository, ref, permissions=permissions, resource=Resource.ACTION
+    )
+    return ActionRead.model_validate(action)
 
 
-@router.get("/{ref}/queue-stats", responses=errors_of(404))
-async def get_queue_stats(session: SessionDep, ref: str) -> QueueStatsRead:
+@router.get(
+    "/{ref}/queue-stats", responses=errors_of(403, 404), **needs(Resource.ACTION, Verb.VIEW)
+)
+async def get_queue_stats(
+    session: SessionDep, permissions: PermissionsDep, ref: str
+) -> QueueStatsRead:
     """The action's admission queue: waiting, holding, totals. Zeros if nothing queued yet."""
-    action = await actions.repository.get_by_key(session, ref)
+    action = await content_by_ref(
+        session, actions.repository, ref, permissions=permissions, resource=Resource.ACTION
+    )
     stats = await queue_stats.find_by_action(session, action_id=action.id)
     policy = await policies.effective_for_action(session, action_ref=ref)
     return QueueStatsRead(

@@ -5,19 +5,24 @@ an Attune bearer token, like every route (`temporal workflow show --codec-endpoi
 <api>/api/v1/codec --codec-auth "Bearer <token>"`). The Web UI, which cannot send an
 Attune token, is given `/codec/web-ui/<secret>` instead (`attune.web_ui_codec`); a wrong
 secret finds no public route and the request guard answers 401.
+
+Decoding shows any payload of any workflow, so the bearer routes need a view of every
+execution (an unscoped execution grant, as `admin`, `operator` and `observer` hold).
 """
 
 from __future__ import annotations
 
 import hmac
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
+from api.access import needs, request_permissions
 from api.deps import ServicesDep
 from api.responses import errors_of
 from api.schemas.codec import PayloadJson, PayloadsJson
 from api.services import Services
 from attune import errors
+from attune.auth.permissions import Resource, Verb
 from attune.payload_codec import EncryptionCodec, PayloadKeyError
 from attune.web_ui_codec import web_ui_secret
 
@@ -25,15 +30,17 @@ router = APIRouter(prefix="/codec", tags=["codec"])
 web_ui_router = APIRouter(prefix="/codec/web-ui", tags=["codec"])
 
 
-@router.post("/decode", responses=errors_of(422))
-async def decode(services: ServicesDep, body: PayloadsJson) -> PayloadsJson:
+@router.post("/decode", responses=errors_of(403, 422), **needs(Resource.EXECUTION, Verb.VIEW))
+async def decode(services: ServicesDep, request: Request, body: PayloadsJson) -> PayloadsJson:
     """Payloads as Temporal holds them, decrypted; others are returned as they came."""
+    _check_views_everything(request)
     return _transcode(services, body, decode=True)
 
 
-@router.post("/encode", responses=errors_of(422))
-async def encode(services: ServicesDep, body: PayloadsJson) -> PayloadsJson:
+@router.post("/encode", responses=errors_of(403, 422), **needs(Resource.EXECUTION, Verb.VIEW))
+async def encode(services: ServicesDep, request: Request, body: PayloadsJson) -> PayloadsJson:
     """Payloads encrypted as Attune's workers and clients encrypt them."""
+    _check_views_everything(request)
     return _transcode(services, body, decode=False)
 
 
@@ -47,6 +54,16 @@ async def web_ui_decode(services: ServicesDep, secret: str, body: PayloadsJson) 
 async def web_ui_encode(services: ServicesDep, secret: str, body: PayloadsJson) -> PayloadsJson:
     _check_secret(services, secret)
     return _transcode(services, body, decode=False)
+
+
+def _check_views_everything(request: Request) -> None:
+    # A payload names no execution: a view of some executions is not enough.
+    if not request_permissions(request).visibility(Resource.EXECUTION).everything:
+        raise errors.PermissionDenied(
+            "permission denied: needs view on execution, unscoped (a payload may be any "
+            "execution's)",
+            details={"resource": Resource.EXECUTION.value, "verb": Verb.VIEW.value},
+        )
 
 
 def _check_secret(services: Services, secret: str) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.access import check_item, needs, request_permissions
 from api.auth import CurrentIdentity
 from api.deps import ServicesDep, SessionDep
+from api.execution_access import check_execution, pack_of, visible_executions
 from api.params import IdFilter, RecordId
 from api.responses import errors_of
 from api.schemas.history import ExecutionCreate, ExecutionRead, ExecutionRerun
@@ -17,10 +19,12 @@ from api.schemas.inquiries import WaitingInquiry
 from api.schemas.pages import BeforeId, HistoryPage, Limit, next_before_id, present
 from api.services import Services
 from attune import errors
+from attune.auth.permissions import Resource, Verb
 from attune.crypto import SecretDecryptionError
 from attune.engine.cancellation import cancel_execution
 from attune.engine.execution_requests import find_runnable_action, request_execution
 from attune.engine.secret_parameters import unsealed_parameters
+from attune.excerpts import excerpt
 from attune.packs.parameters import SECRET_MASK, mask_secrets, secret_parameters
 from db.models import Action, Execution, ExecutionStatus, Identity
 from db.models.enums import TERMINAL_EXECUTION_STATUSES
@@ -31,20 +35,32 @@ from db.repositories import inquiry as inquiries
 router = APIRouter(prefix="/executions", tags=["executions"])
 
 
-@router.post("", status_code=201, responses=errors_of(404, 409, 413, 429))
+@router.post(
+    "",
+    status_code=201,
+    responses=errors_of(403, 404, 409, 413, 429),
+    **needs(Resource.ACTION, Verb.EXECUTE),
+)
 async def create_execution(
-    session: SessionDep, services: ServicesDep, identity: CurrentIdentity, body: ExecutionCreate
+    session: SessionDep,
+    services: ServicesDep,
+    identity: CurrentIdentity,
+    request: Request,
+    body: ExecutionCreate,
 ) -> ExecutionRead:
-    """Run an action now. 404/409 for an unknown/disabled action, 422 naming a bad parameter,
-    429 when the action's policy refuses it (queue full, or no free slot with `cancel`)."""
+    """Run an action now (needs execute on it). 404/409 for an unknown/disabled action, 422
+    naming a bad parameter, 429 when the action's policy refuses it (queue full, or no free
+    slot with `cancel`)."""
+    _check_execute(request, body.action)
     action = await find_runnable_action(session, body.action)
     return await _run(session, services, identity, action=action, parameters=body.parameters)
 
 
-@router.get("")
+@router.get("", responses=errors_of(403), **needs(Resource.EXECUTION, Verb.VIEW))
 async def list_executions(
     session: SessionDep,
     services: ServicesDep,
+    request: Request,
     limit: Limit = 100,
     before_id: BeforeId = None,
     action: str | None = None,
@@ -54,7 +70,8 @@ async def list_executions(
     enforcement: IdFilter = None,
     parent: IdFilter = None,
 ) -> HistoryPage[ExecutionRead]:
-    """Newest first; every filter given must hold."""
+    """Newest first; every filter given must hold. Only the executions the caller may view
+    (those of the packs its grants name, say) are listed."""
     filters = present(
         action_ref=action,
         status=status,
@@ -63,32 +80,55 @@ async def list_executions(
         enforcement_id=enforcement,
         parent_id=parent,
     )
-    rows = await executions.repository.list(session, limit=limit, before_id=before_id, **filters)
+    visible = visible_executions(request_permissions(request))
+    rows = await executions.repository.list(
+        session, limit=limit, before_id=before_id, where=[visible], **filters
+    )
     return HistoryPage[ExecutionRead](
         items=await _reads(session, services, rows),
         next_before_id=next_before_id(rows, limit=limit),
     )
 
 
-@router.get("/{id}", responses=errors_of(404))
-async def get_execution(session: SessionDep, services: ServicesDep, id: RecordId) -> ExecutionRead:
+@router.get("/{id}", responses=errors_of(403, 404), **needs(Resource.EXECUTION, Verb.VIEW))
+async def get_execution(
+    session: SessionDep, services: ServicesDep, request: Request, id: RecordId
+) -> ExecutionRead:
+    """One execution; 404 too for one the caller may not view."""
     execution = await executions.repository.get(session, id=id)
+    check_execution(request_permissions(request), execution, Verb.VIEW)
     return (await _reads(session, services, [execution]))[0]
 
 
-@router.post("/{id}/cancel", status_code=202, responses=errors_of(404, 409))
-async def cancel(session: SessionDep, services: ServicesDep, id: RecordId) -> ExecutionRead:
+@router.post(
+    "/{id}/cancel",
+    status_code=202,
+    responses=errors_of(403, 404, 409),
+    **needs(Resource.EXECUTION, Verb.CANCEL),
+)
+async def cancel(
+    session: SessionDep, services: ServicesDep, request: Request, id: RecordId
+) -> ExecutionRead:
     """Ask the execution to stop: it goes `canceling`, then `cancelled` once its processes
     are gone. 409 when it has already ended."""
+    check_execution(
+        request_permissions(request), await executions.repository.get(session, id=id), Verb.CANCEL
+    )
     execution = await cancel_execution(session, services.starter, execution_id=id)
     return (await _reads(session, services, [execution]))[0]
 
 
-@router.post("/{id}/re-run", status_code=201, responses=errors_of(403, 404, 409, 413, 429))
+@router.post(
+    "/{id}/re-run",
+    status_code=201,
+    responses=errors_of(403, 404, 409, 413, 429),
+    **needs(Resource.ACTION, Verb.EXECUTE),
+)
 async def rerun(
     session: SessionDep,
     services: ServicesDep,
     identity: CurrentIdentity,
+    request: Request,
     id: RecordId,
     body: ExecutionRerun | None = None,
 ) -> ExecutionRead:
@@ -97,8 +137,11 @@ async def rerun(
     The original's secret values are reused only for the identity that gave them: anyone
     else gives them again (403 naming them), or could send them wherever the other
     parameters point. 404 for an unknown execution or a deleted action, 409 for a disabled
-    one, 422 naming a bad parameter, 429 when the action's policy refuses it."""
+    one, 422 naming a bad parameter, 429 when the action's policy refuses it. Needs a view
+    of the original and execute on its action."""
     original = await executions.repository.get(session, id=id)
+    check_execution(request_permissions(request), original, Verb.VIEW)
+    _check_execute(request, original.action_ref)
     action = await find_runnable_action(session, original.action_ref)
     given = body.parameters if body is not None else {}
     parameters = {
@@ -107,6 +150,20 @@ async def rerun(
     }
     return await _run(
         session, services, identity, action=action, parameters=parameters, rerun_of=original.id
+    )
+
+
+def _check_execute(request: Request, action_ref: str) -> None:
+    """404 for an action the caller may not view, 403 when it may not run it; by the ref
+    alone, before the lookup, so a disabled action's 409 tells nothing to those who may
+    not see it."""
+    check_item(
+        request_permissions(request),
+        Resource.ACTION,
+        Verb.EXECUTE,
+        pack=pack_of(action_ref),
+        ref=action_ref,
+        noun=f"action {excerpt(action_ref)}",
     )
 
 

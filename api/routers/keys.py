@@ -2,23 +2,35 @@
 pack's (`?pack=<ref>`) or a user's (`?user=<login>`, yours when left out).
 
 An encrypted key's value is masked in every answer but a get with `?decrypt=true`, and
-each of those is written to the `attune.audit` log with the caller's login.
+each of those is written to the `attune.audit` log with the caller's login, and to the
+audit table (`GET /audit`, actions `key.decrypt` and `key.decrypt_failure`).
+
+Permissions (`api.key_access`): a key the caller may not view is a 404 as a missing one;
+`decrypt=true` needs decrypt besides view; one's own user keys need no grant.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.access import needs_unless_own, request_permissions
 from api.auth import CurrentIdentity
 from api.deps import ServicesDep, SessionDep
+from api.key_access import check_key, visible_keys
 from api.responses import errors_of
 from api.schemas.keys import KeyRead, KeyWrite
 from api.schemas.pages import DEFAULT_PAGE, CatalogPage, Limit, Offset, catalog_page
+from attune import errors
+from attune.auth import audit_trail
+from attune.auth.audit_trail import KEY_DECRYPT, KEY_DECRYPT_FAILURE
+from attune.auth.permissions import Resource, Verb
 from attune.keys import store
-from attune.keys.addresses import MAX_NAME_CHARS, Scope
+from attune.keys.addresses import MAX_NAME_CHARS, KeyAddress, Scope
 from attune.keys.owners import MAX_OWNER_CHARS, key_address, owner_filter
+from db.repositories import key as key_rows
 
 router = APIRouter(prefix="/keys", tags=["keys"])
 
@@ -46,10 +58,11 @@ Prefix = Annotated[
 ]
 
 
-@router.get("")
+@router.get("", **needs_unless_own(Resource.KEY, Verb.VIEW))
 async def list_keys(
     session: SessionDep,
     identity: CurrentIdentity,
+    request: Request,
     limit: Limit = DEFAULT_PAGE,
     offset: Offset = 0,
     scope: Scope | None = None,
@@ -57,20 +70,29 @@ async def list_keys(
     user: UserOwner = None,
     prefix: Prefix = None,
 ) -> CatalogPage[KeyRead]:
-    """Live keys by scope, owner and name; encrypted values are always masked here."""
+    """Live keys by scope, owner and name, of those the caller may view; encrypted values
+    are always masked here."""
     owners = owner_filter(scope, pack=pack, user=user, caller=identity.login)
-    views = await store.list_keys(session, owners, prefix=prefix, limit=limit, offset=offset)
+    visible = visible_keys(request_permissions(request), identity.login)
+    views = await store.list_keys(
+        session, owners, prefix=prefix, limit=limit, offset=offset, visible=visible
+    )
     return catalog_page(views, KeyRead.of, limit=limit, offset=offset)
 
 
 @router.put(
     "/{scope}/{name}",
-    responses={201: {"model": KeyRead, "description": "The key was created."}},
+    responses={
+        201: {"model": KeyRead, "description": "The key was created."},
+        **errors_of(403, 404),
+    },
+    **needs_unless_own(Resource.KEY, Verb.MODIFY),
 )
 async def put_key(
     session: SessionDep,
     services: ServicesDep,
     identity: CurrentIdentity,
+    request: Request,
     response: Response,
     scope: Scope,
     name: KeyName,
@@ -80,8 +102,14 @@ async def put_key(
 ) -> KeyRead:
     """Create (201) or replace (200) a key. 422 naming the field for a bad name, owner,
     value or TTL (and for a pack or login Attune does not know); 503 for an encrypted key
-    when the API has no ATTUNE_ENCRYPTION_KEY."""
+    when the API has no ATTUNE_ENCRYPTION_KEY. Needs create on a new key, modify on one
+    that exists (404 for one the caller may not view)."""
     address = key_address(scope, name, pack=pack, user=user, caller=identity.login)
+    existing = await key_rows.find_by_name(
+        session, name=address.name, owner_type=address.owner_type, owner=address.owner
+    )
+    verb = Verb.CREATE if existing is None else Verb.MODIFY
+    check_key(request_permissions(request), identity.login, address, verb)
     view, created = await store.put_key(
         session,
         address,
@@ -96,11 +124,16 @@ async def put_key(
     return KeyRead.of(view)
 
 
-@router.get("/{scope}/{name}", responses=errors_of(404, 409))
+@router.get(
+    "/{scope}/{name}",
+    responses=errors_of(403, 404, 409),
+    **needs_unless_own(Resource.KEY, Verb.VIEW),
+)
 async def get_key(
     session: SessionDep,
     services: ServicesDep,
     identity: CurrentIdentity,
+    request: Request,
     scope: Scope,
     name: KeyName,
     pack: PackOwner = None,
@@ -110,24 +143,55 @@ async def get_key(
     ] = False,
 ) -> KeyRead:
     """One live key: 404 when missing or expired. With `decrypt=true` an encrypted value is
-    shown in the clear, and the read is audited; 409 when no configured key opens it."""
+    shown in the clear, and the read is audited (it needs decrypt: 403 naming it); 409 when
+    no configured key opens it."""
     address = key_address(scope, name, pack=pack, user=user, caller=identity.login)
-    ring = services.settings.encryption_key_ring if decrypt else None
-    return KeyRead.of(
-        await store.get_key(session, address, decrypt_with=ring, reader=identity.login)
+    check_key(
+        request_permissions(request),
+        identity.login,
+        address,
+        Verb.DECRYPT if decrypt else Verb.VIEW,
     )
+    ring = services.settings.encryption_key_ring if decrypt else None
+    source = request.client.host if request.client else None
+    try:
+        view = await store.get_key(session, address, decrypt_with=ring, reader=identity.login)
+    except errors.Conflict:
+        # No configured key opens it: the attempt is audited all the same.
+        await _audit_decrypt(session, KEY_DECRYPT_FAILURE, identity.login, address, source)
+        raise
+    if decrypt and view.encrypted:
+        await _audit_decrypt(session, KEY_DECRYPT, identity.login, address, source)
+    return KeyRead.of(view)
 
 
-@router.delete("/{scope}/{name}", status_code=204, responses=errors_of(404))
+async def _audit_decrypt(
+    session: AsyncSession, action: str, reader: str, address: KeyAddress, source: str | None
+) -> None:
+    """An audit row for a decrypt (beside the `attune.audit` log line), committed now."""
+    await audit_trail.record(
+        session, action=action, actor=reader, target=str(address), source=source
+    )
+    await session.commit()
+
+
+@router.delete(
+    "/{scope}/{name}",
+    status_code=204,
+    responses=errors_of(403, 404),
+    **needs_unless_own(Resource.KEY, Verb.DELETE),
+)
 async def delete_key(
     session: SessionDep,
     identity: CurrentIdentity,
+    request: Request,
     scope: Scope,
     name: KeyName,
     pack: PackOwner = None,
     user: UserOwner = None,
 ) -> None:
-    """Delete a live key: 404 when missing or expired."""
+    """Delete a live key: 404 when missing or expired (or not the caller's to view)."""
     address = key_address(scope, name, pack=pack, user=user, caller=identity.login)
+    check_key(request_permissions(request), identity.login, address, Verb.DELETE)
     await store.delete_key(session, address)
     await session.commit()

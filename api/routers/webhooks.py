@@ -4,6 +4,9 @@ Callers authenticate with a bearer token (checked by the request guard before th
 read), or, for systems that cannot hold one, by signing a timestamp and the raw body with
 the trigger's webhook secret (`attune.auth.webhook_signature`). A signed delivery is
 accepted once, within `ATTUNE_WEBHOOK_TOLERANCE_SECONDS` of its timestamp.
+
+A bearer token needs create on event in the trigger's pack; a signature is the trigger's
+own consent and needs no grant.
 """
 
 from __future__ import annotations
@@ -15,13 +18,16 @@ from typing import Any
 from fastapi import APIRouter, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.access import PERMISSION_EXTENSION, request_permissions
 from api.auth import request_identity
+from api.catalog_access import check_may_emit
 from api.deps import ServicesDep, SessionDep
 from api.responses import errors_of
 from api.routers.events import ingested_read
 from api.schemas.history import IngestedRead
 from api.services import Services
 from attune import errors
+from attune.auth.permissions import Resource, Verb
 from attune.auth.webhook_signature import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -48,12 +54,18 @@ SIGNED_OR_BEARER = (
     "/{trigger_ref}",
     status_code=202,
     openapi_extra={
+        # Not `needs(...)`: its gate would refuse the signed deliveries that carry no token.
+        PERMISSION_EXTENSION: {
+            "resource": Resource.EVENT.value,
+            "verb": Verb.CREATE.value,
+            "or": "a webhook signature",
+        },
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": {"type": "object"}}},
-        }
+        },
     },
-    responses=errors_of(401, 404, 409, 413, 422, 429, 503),
+    responses=errors_of(401, 403, 404, 409, 413, 422, 429, 503),
 )
 async def receive_webhook(
     request: Request, session: SessionDep, services: ServicesDep, trigger_ref: str
@@ -62,6 +74,7 @@ async def receive_webhook(
     a signed delivery received before (a replay) or a trigger that is not a webhook."""
     body = await request.body()
     if request_identity(request) is not None:
+        check_may_emit(request_permissions(request), trigger_ref)
         trigger = await find_accepting_trigger(session, trigger_ref)
     else:
         trigger = await _signed_trigger(session, services, request, trigger_ref, body)

@@ -8,16 +8,18 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from attune import errors
 from attune.auth.tokens import authenticate, issue_token
-from db.models import Identity
-from db.repositories import identity
+from db.models import Identity, PermissionAssignment
+from db.repositories import identity, permission_set
 
 ADMIN_LOGIN = "admin"
 ADMIN_TOKEN_FILE = "admin-token"
 ADMIN_TOKEN_LABEL = "admin-token"
+ADMIN_SET = "admin"
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,8 @@ async def ensure_admin_token(
 
     A file whose token authenticates as `login` is left alone, so this is safe on every
     start. Otherwise the identity is created if missing, a token issued and committed, and
-    only then the file (re)written, mode 0600: the file never names a token the database does
+    only then the file (re)written, mode 0600 (the identity holds the built-in `admin`
+    permission set from then on): the file never names a token the database does
     not know yet. Raises `Conflict` when the identity is frozen, rather than writing a token
     that could not log in.
     """
@@ -52,7 +55,7 @@ async def ensure_admin_token(
                 details={"login": login},
             )
         token = await issue_token(session, identity_id=admin.id, label=ADMIN_TOKEN_LABEL)
-    _write_private(path, token + "\n")
+    write_private(path, token + "\n")
     return AdminToken(path=path, created=True)
 
 
@@ -70,17 +73,30 @@ async def _authenticates_as(
 
 async def _find_or_create_identity(session: AsyncSession, login: str) -> Identity:
     found = await identity.repository.find_by_key(session, login)
-    if found is not None:
-        return found
-    try:
-        # A savepoint: when another process starting at the same moment wins the insert, the
-        # unique violation undoes only this statement and its identity is used instead.
-        async with session.begin_nested():
-            return await identity.repository.create(
-                session, login=login, display_name="Administrator"
-            )
-    except errors.Conflict:
-        return await identity.repository.get_by_key(session, login)
+    if found is None:
+        try:
+            # A savepoint: when another process starting at the same moment wins the insert,
+            # the unique violation undoes only this statement and its identity is used instead.
+            async with session.begin_nested():
+                found = await identity.repository.create(
+                    session, login=login, display_name="Administrator"
+                )
+        except errors.Conflict:
+            found = await identity.repository.get_by_key(session, login)
+    await _hold_admin_set(session, found)
+    return found
+
+
+async def _hold_admin_set(session: AsyncSession, admin: Identity) -> None:
+    """Give the identity the built-in `admin` set (migration 0009 seeds it), once."""
+    admin_set = await permission_set.repository.find_by_key(session, ADMIN_SET)
+    if admin_set is None:
+        return
+    await session.execute(
+        insert(PermissionAssignment)
+        .values(identity_id=admin.id, permission_set_id=admin_set.id)
+        .on_conflict_do_nothing()
+    )
 
 
 def _read_token(path: Path) -> str | None:
@@ -93,7 +109,7 @@ def _read_token(path: Path) -> str | None:
     return text.strip() or None
 
 
-def _write_private(path: Path, content: str) -> None:
+def write_private(path: Path, content: str) -> None:
     """Replace `path` with `content`, readable by the owner only, all at once.
 
     mkstemp creates the file with mode 0600 and O_EXCL, so the token is never readable by

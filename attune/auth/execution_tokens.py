@@ -44,11 +44,15 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attune import errors
+from attune.auth.grants_of import permissions_of
+from attune.auth.permissions import Grant, Permissions, Resource, Verb
 from attune.auth.tokens import INVALID_TOKEN
 from attune.keys.addresses import MAX_NAME_CHARS, NAME_PATTERN
 from db.models.enums import TERMINAL_EXECUTION_STATUSES
 from db.repositories import execution as executions
 
+SYSTEM_KEYS = "system"
+"""The ref under which key routes check system keys (`api.routers.keys`)."""
 TOKEN_PREFIX = "attx_"
 """How an execution token starts (an identity's API token starts `att_`)."""
 HKDF_INFO = b"attune execution token"
@@ -100,11 +104,29 @@ class ExecutionGrant:
 
     execution_id: int
     action_ref: str
+    # What the execution's executor may do (None: it has none, as a bootstrap rule's run):
+    # the token is allowed no more than that.
+    executor: Permissions | None = None
 
     @property
     def pack_ref(self) -> str:
         # A ref's pack part has no dots (db.models.base.REF_PATTERN).
         return self.action_ref.partition(".")[0]
+
+    def permissions(self) -> Permissions:
+        """What the routes it may reach (`check_request`) let it do there: view its own
+        execution, view and decrypt its pack's keys, view system keys; of these, only
+        what its executor may do itself."""
+        own = frozenset({str(self.execution_id)})
+        pack = frozenset({self.pack_ref})
+        wanted = [
+            Grant(Resource.EXECUTION, frozenset({Verb.VIEW}), refs=own),
+            Grant(Resource.KEY, frozenset({Verb.VIEW, Verb.DECRYPT}), packs=pack),
+            Grant(Resource.KEY, frozenset({Verb.VIEW}), refs=frozenset({SYSTEM_KEYS})),
+        ]
+        if self.executor is None:
+            return Permissions.of(wanted)
+        return Permissions.of(_within(self.executor, grant, self.pack_ref) for grant in wanted)
 
     def check_request(self, method: str, path: str, query: str) -> None:
         """`PermissionDenied` (saying what the token may do) unless the request is one of
@@ -149,7 +171,24 @@ async def authenticate_execution_token(
             f"execution {execution_id} has ended ({execution.status.value}): its execution "
             "token worked only while it ran"
         )
-    return ExecutionGrant(execution_id, execution.action_ref)
+    executor = (
+        await permissions_of(session, execution.executor_id)
+        if execution.executor_id is not None
+        else None
+    )
+    return ExecutionGrant(execution_id, execution.action_ref, executor)
+
+
+def _within(executor: Permissions, grant: Grant, pack: str) -> Grant:
+    """`grant` less the verbs its executor does not hold on what the grant covers."""
+    ref = next(iter(grant.refs)) if grant.refs else None
+    item_pack = pack if grant.packs else (pack if grant.resource == Resource.EXECUTION else None)
+    verbs = frozenset(
+        verb
+        for verb in grant.verbs
+        if executor.allows(grant.resource, verb, pack=item_pack, ref=ref)
+    )
+    return Grant(grant.resource, verbs, packs=grant.packs, refs=grant.refs)
 
 
 def _is_key_name(name: str) -> bool:

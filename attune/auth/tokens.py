@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attune import errors
-from db.models import Identity
+from db.models import ApiToken, Identity
 from db.repositories import api_token, identity
 
 # Recognisable in a leaked config file or a secret scanner's rules.
@@ -43,20 +43,38 @@ async def issue_token(
     identity_id: int,
     label: str | None = None,
     expires_at: datetime | None = None,
+    kind: str = "api",
 ) -> str:
     """Store a new token of the identity and return it in plain text; flushes, never commits.
 
     The plain token exists only in the return value: show it once, it cannot be read back.
     """
+    return (
+        await issue_token_row(
+            session, identity_id=identity_id, label=label, expires_at=expires_at, kind=kind
+        )
+    )[1]
+
+
+async def issue_token_row(
+    session: AsyncSession,
+    *,
+    identity_id: int,
+    label: str | None = None,
+    expires_at: datetime | None = None,
+    kind: str = "api",
+) -> tuple[ApiToken, str]:
+    """As `issue_token`, with the stored row (its id, created) beside the plain token."""
     token = new_token()
-    await api_token.repository.create(
+    row = await api_token.repository.create(
         session,
         identity_id=identity_id,
         token_hash=hash_token(token),
         label=label,
         expires_at=expires_at,
+        kind=kind,
     )
-    return token
+    return row, token
 
 
 async def authenticate(session: AsyncSession, token: str) -> Identity:

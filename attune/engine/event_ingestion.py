@@ -225,6 +225,8 @@ async def _enforce(
         "enforcement_id": enforcement.id,
         "rule_ref": rule.ref,
         "trigger_ref": event.trigger_ref,
+        # A rule runs as whoever registered its pack (None: registered by the bootstrap).
+        "executor_id": rule.executor_id,
     }
     execution: Execution | None = None
     if error is None and action is not None and parameters is not None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attune import errors
@@ -137,8 +138,10 @@ async def list_keys(
     prefix: str | None = None,
     limit: int = DEFAULT_LIMIT,
     offset: int = 0,
+    visible: ColumnElement[bool] | None = None,
 ) -> list[KeyView]:
-    """The live keys `owners` selects (names starting with `prefix`), values masked."""
+    """The live keys `owners` selects (names starting with `prefix`, and `visible` when
+    given), values masked."""
     rows = await keys.list_live(
         session,
         owner_types=owners.owner_types,
@@ -146,6 +149,7 @@ async def list_keys(
         prefix=prefix,
         limit=limit,
         offset=offset,
+        visible=visible,
     )
     return [KeyView.of(row) for row in rows]
 

@@ -116,6 +116,17 @@ class RuleDefinition:
 
 
 @dataclass(frozen=True)
+class PermissionSetDefinition:
+    """A permission set file (`attune.packs.permission_sets`): its grants as JSON, checked."""
+
+    file: str
+    name: str
+    grants: tuple[dict[str, Any], ...]
+    label: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
 class PolicyDefinition:
     """A policy file; its action ref is resolved when registering."""
 
@@ -244,6 +255,7 @@ class PackDefinition:
     rules: tuple[RuleDefinition, ...] = ()
     policies: tuple[PolicyDefinition, ...] = ()
     sensors: tuple[SensorDefinition, ...] = ()
+    permission_sets: tuple[PermissionSetDefinition, ...] = ()
     # The Python files its python-workflow actions run, when it has any.
     workflow_code: WorkflowCode | None = None
 

@@ -8,6 +8,7 @@ resolves rules' and policies' refs to other packs. The layout:
     triggers/NAME.yaml   a trigger
     rules/NAME.yaml      a rule
     policies/NAME.yaml   a policy: concurrency and rate limits on one action
+    permission_sets/NAME.yaml  grants registered as the permission set `<pack>.NAME`
     sensors/NAME.yaml    a sensor: a polling class under the pack (see `sensors`)
 
 Component files end in `.yaml` or `.yml`; other files and sub-folders are not components.
@@ -42,6 +43,7 @@ from attune.packs.definitions import (
 )
 from attune.packs.fields import NAME, SEMVER, Fields
 from attune.packs.json_schema import dotted, instance_violations
+from attune.packs.permission_sets import KIND, load_permission_set
 from attune.packs.problems import PackError, Problem, Problems
 from attune.packs.sensors import load_sensor
 from attune.packs.workflow_code import WorkflowCode, check_entry_class, collect_workflow_code
@@ -110,6 +112,9 @@ def load_pack(path: Path) -> PackDefinition:
     policies = _load_kind(
         folder, "policies", problems, lambda file, data: load_policy(file, data, problems)
     )
+    permission_sets = _load_kind(
+        folder, KIND, problems, lambda file, data: load_permission_set(file, data, problems)
+    )
     actions, code = _with_workflow_code(folder, actions, problems)
     problems.raise_if_any()
     return PackDefinition(
@@ -120,6 +125,7 @@ def load_pack(path: Path) -> PackDefinition:
         rules=tuple(rules),
         policies=tuple(policies),
         sensors=tuple(sensors),
+        permission_sets=tuple(permission_sets),
         workflow_code=code,
     )
 

@@ -27,6 +27,7 @@ from attune.packs.definitions import (
 )
 from attune.packs.json_schema import dotted, instance_violations
 from attune.packs.loader import load_pack
+from attune.packs.permission_sets import sync_permission_sets
 from attune.packs.problems import Problems
 from attune.timers.specs import TIMER_TRIGGERS, TimerError, timer_spec
 from db.models import Pack, PackContent
@@ -59,6 +60,7 @@ class RegistrationSummary:
     rules: Changes
     policies: Changes
     sensors: Changes = Changes()
+    permission_sets: Changes = Changes()
 
 
 async def register_pack_folder(session: AsyncSession, path: Path) -> RegistrationSummary:
@@ -117,6 +119,7 @@ async def register_pack(session: AsyncSession, definition: PackDefinition) -> Re
         record,
         {definition.ref_of(item.name): _columns(item) for item in definition.sensors},
     )
+    sets = await sync_permission_sets(session, record.ref, definition.permission_sets)
     return RegistrationSummary(
         pack=record.ref,
         pack_id=record.id,
@@ -126,6 +129,12 @@ async def register_pack(session: AsyncSession, definition: PackDefinition) -> Re
         rules=rule_changes,
         policies=policy_changes,
         sensors=sensor_changes,
+        permission_sets=Changes(
+            created=tuple(sets.created),
+            updated=tuple(sets.updated),
+            unchanged=tuple(sets.unchanged),
+            removed=tuple(sets.removed),
+        ),
     )
 
 

@@ -5,6 +5,7 @@ Importing this package registers every table on `db.schema.metadata`.
 
 from db.models.action import Action
 from db.models.artifact import Artifact
+from db.models.audit import AuditRecord
 from db.models.base import Base, PackContent, Record
 from db.models.enforcement import Enforcement
 from db.models.enums import (
@@ -25,6 +26,7 @@ from db.models.execution import Execution
 from db.models.identity import ApiToken, Identity, PermissionAssignment, PermissionSet
 from db.models.inquiry import Inquiry
 from db.models.key import Key
+from db.models.login_failure import LoginFailure
 from db.models.notification import Notification
 from db.models.pack import Pack
 from db.models.policy import Policy
@@ -43,6 +45,7 @@ __all__ = [
     "ApiToken",
     "Artifact",
     "ArtifactType",
+    "AuditRecord",
     "Base",
     "Enforcement",
     "EnforcementCondition",
@@ -54,6 +57,7 @@ __all__ = [
     "Inquiry",
     "InquiryStatus",
     "Key",
+    "LoginFailure",
     "Notification",
     "NotificationState",
     "OwnerType",

@@ -33,10 +33,16 @@ class Identity(Record, Base):
     frozen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
+TOKEN_KINDS = ("api", "session")
+"""`api`: made for automation, lives until revoked or its expiry; `session`: made by a
+password login, always with an expiry, revoked by logging out."""
+
+
 class ApiToken(Record, Base):
     """A bearer token of an identity, stored only as a hash."""
 
     __tablename__ = "api_token"
+    __table_args__ = (CheckConstraint("kind IN ('api', 'session')", name="kind"),)
 
     identity_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("attune.identity.id", ondelete="CASCADE")
@@ -46,6 +52,7 @@ class ApiToken(Record, Base):
     expires_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(TIMESTAMP(timezone=True))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    kind: Mapped[str] = mapped_column(Text, default="api", server_default=text("'api'"))
 
 
 class PermissionSet(Record, Base):
@@ -58,6 +65,8 @@ class PermissionSet(Record, Base):
     label: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     grants: Mapped[list[Any]] = json_list()
+    # Seeded by migration 0009 from `attune.auth.permissions.BUILT_IN`; never changed by hand.
+    builtin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class PermissionAssignment(Record, Base):

@@ -29,3 +29,7 @@ class Rule(PackContent, Base):
     criteria: Mapped[dict[str, Any]] = json_object()
     action_parameters: Mapped[dict[str, Any]] = json_object()
     enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # Who registered the rule's pack: its executions run as them (migration 0010).
+    executor_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("attune.identity.id", ondelete="SET NULL")
+    )

@@ -84,8 +84,12 @@ class Repository(Generic[ModelT]):
         """The record with this id; `NotFound` when there is none."""
         record = await self.find(session, id=id)
         if record is None:
-            raise errors.NotFound(f"{self.noun} {id} not found", details={"id": id})
+            raise self.not_found_by_id(id)
         return record
+
+    def not_found_by_id(self, id: int) -> errors.NotFound:
+        """The 404 of a missing id; also what a caller gets for a record it may not see."""
+        return errors.NotFound(f"{self.noun} {id} not found", details={"id": id})
 
     async def find_by_key(self, session: AsyncSession, key: str) -> ModelT | None:
         """The record whose natural key (ref, login, ...) is `key`, or None."""
@@ -97,12 +101,16 @@ class Repository(Generic[ModelT]):
         """The record whose natural key is `key`; `NotFound` naming it when there is none."""
         record = await self.find_by_key(session, key)
         if record is None:
-            # The key is the caller's: quoted as an excerpt, so a 4 KiB ref is not echoed.
-            raise errors.NotFound(
-                f"{self.noun} {excerpt(key)} not found",
-                details={self.natural_key or "key": shortened(key, EXCERPT_CHARS * 2)},
-            )
+            raise self.not_found_by_key(key)
         return record
+
+    def not_found_by_key(self, key: str) -> errors.NotFound:
+        """The 404 of a missing key; also what a caller gets for a record it may not see."""
+        # The key is the caller's: quoted as an excerpt, so a 4 KiB ref is not echoed.
+        return errors.NotFound(
+            f"{self.noun} {excerpt(key)} not found",
+            details={self.natural_key or "key": shortened(key, EXCERPT_CHARS * 2)},
+        )
 
     async def list(
         self,

@@ -30,6 +30,7 @@ CHECK_MESSAGES = {
     "queue_length_nonnegative": "queue length must not be negative",
     "active_count_nonnegative": "active count must not be negative",
     "max_concurrent_nonnegative": "max concurrent must not be negative",
+    "kind": "a token's kind must be api or session",
 }
 
 # Where one kind of rule reads differently per table.

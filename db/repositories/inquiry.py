@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Inquiry, InquiryStatus
@@ -46,9 +46,13 @@ async def list_for_api(
     execution_id: int | None = None,
     limit: int = DEFAULT_LIMIT,
     before_id: int | None = None,
+    visible: ColumnElement[bool] | None = None,
 ) -> list[Inquiry]:
-    """Newest first; each filter given must hold. `assignee` keeps those naming that login."""
+    """Newest first; each filter given must hold. `assignee` keeps those naming that login,
+    `visible` (a clause) those the caller may see."""
     where = [] if assignee is None else [Inquiry.assignees.contains([assignee])]
+    if visible is not None:
+        where.append(visible)
     given = {"status": status, "execution_id": execution_id}
     equals: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
     return await repository.list(session, limit=limit, before_id=before_id, where=where, **equals)

@@ -52,10 +52,14 @@ async def list_live(
     prefix: str | None = None,
     limit: int = DEFAULT_LIMIT,
     offset: int = 0,
+    visible: ColumnElement[bool] | None = None,
 ) -> list[Key]:
     """The live keys of these owner types (of one `owner`, when given) whose names start
-    with `prefix`, in list order (owner type, owner, name); `limit` bounded as in `list`."""
+    with `prefix`, in list order (owner type, owner, name); `limit` bounded as in `list`.
+    `visible` (a clause) keeps those the caller may see."""
     where = [is_live(), Key.owner_type.in_(list(owner_types))]
+    if visible is not None:
+        where.append(visible)
     if owner is not None:
         where.append(Key.owner == owner)
     if prefix:

@@ -12,13 +12,14 @@ from attune.config import Settings
 from tests.db.factories import unique
 from tests.pack_folders import register_pack, write_pack
 
-PUBLIC = {"/api/v1/health"}
+PUBLIC = {"/api/v1/health", "/api/v1/auth/login"}
 SAMPLE_VALUES = {
     "{id}": "1",
     "{ref}": "core.nothing",
     "{trigger_ref}": "core.webhook",
     "{scope}": "system",
     "{name}": "k",
+    "{login}": "someone",
 }
 
 
@@ -78,6 +79,18 @@ async def test_the_openapi_document_describes_every_route(api: httpx.AsyncClient
     }
     assert paths == {
         ("GET", "/api/v1/health"),
+        ("POST", "/api/v1/auth/login"),
+        ("POST", "/api/v1/auth/logout"),
+        ("GET", "/api/v1/whoami"),
+        ("GET", "/api/v1/identities"),
+        ("POST", "/api/v1/identities"),
+        ("GET", "/api/v1/identities/{login}"),
+        ("PATCH", "/api/v1/identities/{login}"),
+        ("DELETE", "/api/v1/identities/{login}"),
+        ("GET", "/api/v1/identities/{login}/tokens"),
+        ("POST", "/api/v1/identities/{login}/tokens"),
+        ("DELETE", "/api/v1/identities/{login}/tokens/{id}"),
+        ("GET", "/api/v1/audit"),
         ("GET", "/api/v1/packs"),
         ("GET", "/api/v1/packs/{ref}"),
         ("POST", "/api/v1/packs/register"),
@@ -118,6 +131,11 @@ async def test_the_openapi_document_describes_every_route(api: httpx.AsyncClient
         ("DELETE", "/api/v1/keys/{scope}/{name}"),
         ("POST", "/api/v1/codec/decode"),
         ("POST", "/api/v1/codec/encode"),
+        ("GET", "/api/v1/permission-sets"),
+        ("POST", "/api/v1/permission-sets"),
+        ("GET", "/api/v1/permission-sets/{name}"),
+        ("PATCH", "/api/v1/permission-sets/{name}"),
+        ("DELETE", "/api/v1/permission-sets/{name}"),
     }
     schemas = document["components"]["schemas"]
     for schema in (

@@ -130,6 +130,8 @@ async def test_every_table_has_its_touch_updated_trigger(engine: AsyncEngine) ->
     assert triggers == {
         table.name: {f"{table.name}_touch_updated"} | outbox.get(table.name, set())
         for table in metadata.sorted_tables
+        # Append-only tables (audit, login_failure) have no `updated` to keep.
+        if "updated" in table.c
     }
 
 
