@@ -154,6 +154,27 @@ def identity_enable(name: LoginArgument) -> None:
     _set_enabled(name, True)
 
 
+@identity_app.command("permissions")
+def identity_permissions(
+    name: LoginArgument,
+    sets: Annotated[
+        list[str], typer.Argument(help="Every permission set it is to hold (none: no set).")
+    ] = [],  # noqa: B006 - typer reads the default, never mutates it
+) -> None:
+    """Give an identity exactly these permission sets (the sets it held and is not given
+    are taken away)."""
+    from attune.api_client import call_api
+
+    settings = cli_settings()
+
+    def step() -> None:
+        path = f"/identities/{quote(name, safe='')}"
+        changed = call_api(settings, "PATCH", path, {"permission_sets": list(sets)})
+        typer.echo(f"{name}: {', '.join(changed['permission_sets']) or '(no permission set)'}")
+
+    run_checked(step)
+
+
 @token_app.command("create")
 def token_create(
     name: LoginArgument,

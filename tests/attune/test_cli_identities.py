@@ -104,6 +104,9 @@ async def test_identity_and_token_commands(api: httpx.AsyncClient, attune: RunAt
     token_id = tokens.stdout.split()[0]
     revoked = await attune("token", "revoke", login, token_id)
     unknown_set = await attune("identity", "create", unique("x"), "--permission-set", "nope")
+    reassigned = await attune("identity", "permissions", login, "observer", "admin")
+    held = (await api.get(f"{IDENTITIES}/{login}")).json()["permission_sets"]
+    emptied = await attune("identity", "permissions", login)
 
     assert created.code == 0, created.stderr
     assert f"{login}  enabled  operator" in listed.stdout
@@ -117,3 +120,7 @@ async def test_identity_and_token_commands(api: httpx.AsyncClient, attune: RunAt
     assert rows[0]["revoked"] is True
     assert unknown_set.code == 1
     assert "permission_sets[0]" in unknown_set.stderr
+    assert reassigned.code == 0, reassigned.stderr
+    assert sorted(held) == ["admin", "observer"]
+    assert emptied.stdout.strip() == f"{login}: (no permission set)"
+    assert (await api.get(f"{IDENTITIES}/{login}")).json()["permission_sets"] == []
