@@ -126,7 +126,7 @@ async def update_identity(
         # Taking a set away changes access as much as handing one out.
         found = await identity_rows.repository.get_by_key(session, login)
         held = [held_set.ref for held_set in (await identities.view(session, found)).sets]
-        check_may_assign(request, set(held) ^ set(body.permission_sets))
+        check_may_assign(request, sorted(set(held) ^ set(body.permission_sets)))
     view = await identities.update_identity(
         session,
         login=login,

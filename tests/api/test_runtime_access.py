@@ -257,8 +257,10 @@ async def test_managing_identities_does_not_let_one_hand_out_sets_one_may_not_mo
         escalated = await manager.post(
             f"{V1}/identities", json={"login": unique("new-"), "permission_sets": ["admin"]}
         )
+        # Keeping its own set, adding admin: only admin is handed out.
+        own = (await api.get(f"{V1}/identities/{login}")).json()["permission_sets"]
         to_self = await manager.patch(
-            f"{V1}/identities/{login}", json={"permission_sets": ["admin"]}
+            f"{V1}/identities/{login}", json={"permission_sets": [*own, "admin"]}
         )
 
     assert made.status_code == 201, made.text
