@@ -129,6 +129,11 @@ class Settings(BaseSettings):
         le=366 * 86400,
         description="How long a session token of `POST /auth/login` (`attune login`) lasts.",
     )
+    worker_shutdown_grace: Seconds = Field(
+        default=20.0,
+        description="After SIGTERM, how long a worker lets running actions finish before it "
+        "ends the rest `abandoned` (kept under `attune up`'s 25 s stop).",
+    )
     reconcile_interval: Seconds = Field(
         default=15.0, description="How often workers look for executions left unstarted."
     )
