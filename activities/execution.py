@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.execution_summary import summarize, summarize_row
 from activities.execution_types import (
@@ -22,27 +23,31 @@ from activities.execution_types import (
     FinishExecutionInput,
     RunExecutionInput,
 )
+from activities.run_endings import current_outcome, record_ending, storable
 from activities.runners import run_action
 from activities.runners.action_user import ActionUser
 from activities.runners.types import ActionSpec, RunOutput, RunRequest
 from attune.auth.execution_tokens import execution_token_for
 from attune.crypto import SecretDecryptionError
-from attune.engine.admission import signal_admitted
 from attune.engine.secret_parameters import unsealed_parameters
 from attune.errors import AttuneError
 from attune.packs.parameters import secret_parameters
 from db.models import ExecutionStatus
-from db.repositories import admission
 from db.repositories import execution as executions
-from db.repositories.execution import ClaimedRun, Ending
+from db.repositories.execution import ClaimedRun
 
 logger = logging.getLogger(__name__)
 
 NOT_RETRIED = "the action is not retried because actions are not assumed to be safe to run twice"
-WORKER_STOPPED = f"the worker running this action stopped; {NOT_RETRIED}"
 RUN_LOST = (
     f"Temporal gave up on this run (its worker went silent or it ran too long); {NOT_RETRIED}"
 )
+STARTED_THEN_LOST = (
+    f"the worker running this action stopped responding after the action had started; {NOT_RETRIED}"
+)
+# Raised (so Temporal retries elsewhere) by a worker asked to run an action while stopping.
+STOPPING_TYPE = "WorkerStopping"
+STOPPING = "this worker is stopping; the run goes to another worker (its action had not started)"
 CANCELLED_BY_REQUEST = "cancelled by request"
 CANCELLED_BEFORE_RUN = "cancelled by request before it ran"
 
@@ -59,6 +64,16 @@ class RunnerSettings:
     encryption_key: bytes | None = None
     # Who action processes run as (ATTUNE_ACTION_USER); None: the worker's own user.
     action_user: ActionUser | None = None
+    # After SIGTERM, how long running actions may finish (ATTUNE_WORKER_SHUTDOWN_GRACE).
+    shutdown_grace_seconds: float = 0.0
+
+
+def worker_stopped(grace_seconds: float) -> str:
+    """Why a run ended when its worker was stopped before the action finished."""
+    return (
+        f"the worker running this action was stopped and the action did not finish within "
+        f"its {grace_seconds:g}s grace; {NOT_RETRIED}"
+    )
 
 
 @dataclass(frozen=True)
@@ -91,20 +106,13 @@ class ExecutionActivities:
         `cancelled`; a worker shutting down records `abandoned`.
         """
         info = activity.info()
+        if activity.is_worker_shutdown():
+            # Nothing has started: another worker can run it safely (Temporal retries).
+            raise ApplicationError(STOPPING, type=STOPPING_TYPE)
         workflow_id = info.workflow_id or f"execution-{input.execution_id}"
         claimed = await self._claim(input.execution_id, workflow_id, info.scheduled_time)
         if claimed is None:
-            current = await self._current_outcome(input.execution_id)
-            if current.status == ExecutionStatus.CANCELING:
-                # Cancelled before it ran, and the cancel never reached the workflow (the
-                # API died, or Temporal refused the call): honour it now.
-                return await self._finish(
-                    input.execution_id,
-                    ExecutionStatus.CANCELLED,
-                    error=CANCELLED_BEFORE_RUN,
-                    queued=input.admission_queued,
-                )
-            return current
+            return await self._not_claimed(input, attempt=info.attempt)
         run, spec = claimed.run, claimed.action
         queued = input.admission_queued
         if spec is None:
@@ -139,7 +147,7 @@ class ExecutionActivities:
         try:
             output = await run_action(request)
         except asyncio.CancelledError:
-            status, error = _why_cancelled(activity.cancellation_details())
+            status, error = self._why_cancelled(activity.cancellation_details())
             await self._finish(run.execution_id, status, error=error, queued=queued)
             raise
         except Exception as error:
@@ -155,12 +163,47 @@ class ExecutionActivities:
         return await self._finish(
             run.execution_id,
             ExecutionStatus(output.status.value),
-            result=_storable(output),
+            result=storable(output),
             error=output.error,
             queued=queued,
             run=run,
             output=output,
         )
+
+    async def _not_claimed(self, input: RunExecutionInput, *, attempt: int) -> ExecutionOutcome:
+        """The execution was not runnable: say why, and end it if nobody else will.
+
+        A later attempt (Temporal retries a run whose worker went silent) finds the action
+        started by the lost attempt: it is ended, never run again.
+        """
+        current = await self._current_outcome(input.execution_id)
+        if current.status == ExecutionStatus.CANCELING:
+            # Cancelled before it ran, and the cancel never reached the workflow (the
+            # API died, or Temporal refused the call): honour it now.
+            return await self._finish(
+                input.execution_id,
+                ExecutionStatus.CANCELLED,
+                error=CANCELLED_BEFORE_RUN,
+                queued=input.admission_queued,
+            )
+        if current.status == ExecutionStatus.RUNNING and attempt > 1:
+            return await self._finish(
+                input.execution_id,
+                ExecutionStatus.ABANDONED,
+                error=STARTED_THEN_LOST,
+                queued=input.admission_queued,
+            )
+        return current
+
+    def _why_cancelled(
+        self, details: activity.ActivityCancellationDetails | None
+    ) -> tuple[ExecutionStatus, str]:
+        """Only a cancel someone asked for is `cancelled`; anything else lost the run."""
+        if details is not None and details.cancel_requested:
+            return ExecutionStatus.CANCELLED, CANCELLED_BY_REQUEST
+        if activity.is_worker_shutdown():
+            return ExecutionStatus.ABANDONED, worker_stopped(self._runner.shutdown_grace_seconds)
+        return ExecutionStatus.ABANDONED, RUN_LOST
 
     @activity.defn(name="attune.finish_execution")
     async def finish_execution(self, input: FinishExecutionInput) -> ExecutionOutcome:
@@ -239,72 +282,3 @@ class ExecutionActivities:
 
     async def _current_outcome(self, execution_id: int) -> ExecutionOutcome:
         return await current_outcome(self._sessions, execution_id)
-
-
-async def record_ending(
-    sessions: async_sessionmaker[AsyncSession],
-    transactions: async_sessionmaker[AsyncSession],
-    execution_id: int,
-    status: ExecutionStatus,
-    *,
-    result: Any = None,
-    error: str | None = None,
-    queued: bool = False,
-) -> ExecutionOutcome:
-    """Record the ending (in an activity); a queued execution also gives back its slot (or
-    its place), and the executions granted it are signalled."""
-    finished: Ending | None
-    if queued:
-        async with transactions() as session:
-            finished, granted = await admission.finish_and_release(
-                session, id=execution_id, status=status, result=result, error=error
-            )
-            await session.commit()
-        await signal_admitted(activity.client(), granted)
-    else:
-        async with sessions() as session:
-            finished = await executions.finish(
-                session, id=execution_id, status=status, result=result, error=error
-            )
-    if finished is None:
-        # It had already ended (a cancel that raced the run, say): report what it holds.
-        return await current_outcome(sessions, execution_id)
-    return ExecutionOutcome(execution_id, finished.status.value, finished.error)
-
-
-async def current_outcome(
-    sessions: async_sessionmaker[AsyncSession], execution_id: int
-) -> ExecutionOutcome:
-    """How the execution's row says it stands (or ended)."""
-    async with sessions() as session:
-        execution = await executions.repository.get(session, id=execution_id)
-    return ExecutionOutcome(execution_id, execution.status.value, execution.error)
-
-
-def _why_cancelled(
-    details: activity.ActivityCancellationDetails | None,
-) -> tuple[ExecutionStatus, str]:
-    """Only a cancel someone asked for is `cancelled`; anything else lost the run."""
-    if details is not None and details.cancel_requested:
-        return ExecutionStatus.CANCELLED, CANCELLED_BY_REQUEST
-    if activity.is_worker_shutdown():
-        return ExecutionStatus.ABANDONED, WORKER_STOPPED
-    return ExecutionStatus.ABANDONED, RUN_LOST
-
-
-def _storable(output: RunOutput) -> Any:
-    """The output as JSON PostgreSQL accepts: jsonb cannot hold the NUL character, and
-    UTF-8 no lone surrogate (which JSON's `\\ud800` escapes can make)."""
-    return _storable_text(output.to_json())
-
-
-def _storable_text(value: Any) -> Any:
-    if isinstance(value, str):
-        if not value.isascii():
-            value = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-        return value.replace("\x00", "\ufffd")
-    if isinstance(value, dict):
-        return {_storable_text(key): _storable_text(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_storable_text(item) for item in value]
-    return value

@@ -65,6 +65,10 @@ def connect_pack_code(sessions: async_sessionmaker[AsyncSession]) -> None:
     pack_code_finder().connect(fetch, asyncio.get_running_loop())
 
 
+def shutdown_grace(runner_settings: RunnerSettings | None) -> timedelta:
+    return timedelta(seconds=runner_settings.shutdown_grace_seconds if runner_settings else 0)
+
+
 def execution_activities(
     engine: AsyncEngine, runner_settings: RunnerSettings | None = None
 ) -> ExecutionActivities:
@@ -84,6 +88,9 @@ def build_worker(
     heartbeat_timeout_seconds: float = 30.0,
 ) -> Worker:
     """A worker with all of Attune's workflows and activities registered.
+
+    Its shutdown lets running activities finish for the runner settings' grace, then
+    cancels them (a cancelled run records `abandoned`, saying the worker was stopped).
 
     Must be called on the event loop the worker will run on: pack workflow code is fetched
     from the database through it (`workflows.pack_code`).
@@ -134,6 +141,7 @@ def build_worker(
             sensors.run_sensor,
         ],
         workflow_runner=PACK_SANDBOX,
+        graceful_shutdown_timeout=shutdown_grace(runner_settings),
         max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
         default_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
         # Eager activity execution stays on here: Temporal only runs an activity eagerly on
@@ -158,6 +166,7 @@ def build_rate_limited_queues(
             client,
             task_queue=queue,
             activities=[executions.run_execution],
+            graceful_shutdown_timeout=shutdown_grace(runner_settings),
             max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
             default_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
         )
@@ -178,11 +187,14 @@ def runner_settings_from(settings: Settings) -> RunnerSettings:
         kill_grace_seconds=settings.action_kill_grace,
         encryption_key=settings.encryption_key_bytes,
         action_user=resolve_action_user(settings.action_user),
+        shutdown_grace_seconds=settings.worker_shutdown_grace,
     )
 
 
 async def run_worker(settings: Settings) -> None:
-    """Poll (and reconcile) until SIGTERM or SIGINT, then finish the tasks in hand and exit."""
+    """Poll (and reconcile) until SIGTERM or SIGINT, then stop polling at once, let running
+    actions finish for up to ATTUNE_WORKER_SHUTDOWN_GRACE seconds, end the rest `abandoned`
+    and exit. A run this worker receives while stopping goes back to Temporal unstarted."""
     runner = runner_settings_from(settings)  # a bad action user stops the worker right here
     if settings.encryption_key_bytes is None:
         raise SettingsError(f"ATTUNE_ENCRYPTION_KEY: required by the worker ({NO_KEY})")

@@ -165,6 +165,8 @@ def settings(
         # Short enough that lost-worker and kill tests finish in seconds.
         action_heartbeat_timeout=3.0,
         action_kill_grace=1.0,
+        # A test's worker stops at the end of its block: running actions get a moment.
+        worker_shutdown_grace=1.0,
     )
 
 

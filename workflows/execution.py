@@ -44,6 +44,16 @@ from workflows.inquiries import BOOKKEEPING_TIMEOUT
 NO_TIMEOUT_BACKSTOP = timedelta(days=7)
 # Time the activity has beyond the action's timeout to kill it and record the ending.
 TIMEOUT_MARGIN = timedelta(minutes=1)
+# A run whose worker went silent, or that a stopping worker refused, is tried again on
+# another worker. That is safe however often it happens: only one attempt can claim the
+# execution (a conditional UPDATE), and an attempt that finds the action already started
+# ends it `abandoned` instead of running it again (`ExecutionActivities.run_execution`).
+RUN_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=10),
+    maximum_attempts=0,  # no limit: a run waits for a worker, as a fresh one would
+)
 
 
 __all__ = ["ADMITTED_SIGNAL", "ExecutionWorkflow", "workflow_id_for"]
@@ -78,8 +88,8 @@ class ExecutionWorkflow:
                 task_queue=input.activity_task_queue,
                 start_to_close_timeout=_run_limit(input.timeout_seconds),
                 heartbeat_timeout=timedelta(seconds=input.heartbeat_timeout_seconds),
-                # Never retried: an action may not be safe to run twice.
-                retry_policy=RetryPolicy(maximum_attempts=1),
+                # Retried only until the action starts: it may not be safe to run twice.
+                retry_policy=RUN_RETRY,
                 # Wait until the activity has killed the process and recorded `cancelled`.
                 cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
             )
