@@ -1,6 +1,13 @@
-"""Running an action as a child process group: parameters in, capped output out, nothing left.
+"""Running an action under its guard: parameters in, capped output out, nothing left.
 
-Shared by the local-shell-cmd, local-shell-script and python-script runners.
+Shared by the local-shell-cmd, local-shell-script and python-script runners. The worker
+starts `action_guard.py`, which starts the action, reads its output, kills everything the
+action started once it ends (or once the worker dies, even by SIGKILL) and writes the
+ending to a file; the worker reads that file when the guard exits.
+
+The worker talks to its guard by signals alone: SIGTERM, which the guard forwards to the
+action's process group, and SIGUSR1, on which the guard kills the action and all it started.
+The guard learns of the worker's death from SIGUSR2, its parent-death signal.
 """
 
 from __future__ import annotations
@@ -8,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import dataclasses
 import json
 import os
 import signal
@@ -18,41 +26,29 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from activities.runners.endings import forget_ending, outcome, read_ending
 from activities.runners.environment import build_environment
-from activities.runners.heartbeat import timeout_message, wait_heartbeating
-from activities.runners.output_pipe import OutputPipe
-from activities.runners.types import RunOutput, RunRequest, RunStatus
-from attune.json_limits import json_problem, needs_walk
+from activities.runners.heartbeat import wait_heartbeating
+from activities.runners.types import RunOutput, RunRequest
 
 PR_SET_PDEATHSIG = 1
-# Once the group is killed the pipes close at once; only a process that left the group
-# (setsid, daemonising) can hold them longer, and the action is not kept waiting for it.
+# Once everything of the action is killed its pipes close at once; a process the kills
+# could not reach may hold them longer, and the ending is not kept waiting for it.
 DRAIN_SECONDS = 2.0
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 
-
-def parse_json(text: str) -> tuple[Any, bool]:
-    """`text` as JSON when it is JSON, else None; and whether a result was left out.
-
-    JSON nested deeper than the API can serve back is left out (None, True), rather than
-    stored to break every read of the execution.
-    """
-    if not text.strip():
-        return None, False
-    try:
-        value = json.loads(text)
-    except RecursionError:
-        return None, True
-    except ValueError:
-        return None, False
-    # The walk only when the text could hold something too deep (a test on the raw text).
-    if needs_walk(text) and json_problem(value, field="result") is not None:
-        return None, True
-    return value, False
+GUARD = Path(__file__).resolve().with_name("action_guard.py")
+# The guard's parent-death signal: one it catches, to kill the action before it goes.
+WORKER_DIED = signal.SIGUSR2
+# Asks the guard to SIGKILL the action and everything it started.
+KILL_ACTION = signal.SIGUSR1
+# How long a guard told to kill may take to finish: its own bounds (two seconds to kill,
+# DRAIN_SECONDS to drain) and slack. Past it the guard is stuck, and is killed itself.
+GUARD_EXIT_SECONDS = 10.0
 
 
-def child_setup() -> Callable[[], None] | None:
-    """A preexec_fn asking Linux to SIGKILL the child when the worker dies, even by SIGKILL."""
+def child_setup(death_signal: signal.Signals = signal.SIGKILL) -> Callable[[], None] | None:
+    """A preexec_fn asking Linux to signal the child when the worker dies, even by SIGKILL."""
     if _LIBC is None:
         return None
     prctl = _LIBC.prctl
@@ -61,7 +57,7 @@ def child_setup() -> Callable[[], None] | None:
     def setup() -> None:
         # The signal is tied to the forking thread: asyncio forks on the event loop's thread,
         # which lives as long as the worker does.
-        prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
+        prctl(PR_SET_PDEATHSIG, int(death_signal))
         if os.getppid() != worker_pid:  # the worker died before prctl took effect
             os._exit(1)
 
@@ -84,11 +80,43 @@ async def _feed_stdin(writer: asyncio.StreamWriter | None, payload: bytes) -> No
     writer.close()
 
 
+async def spawn(
+    argv: list[str], *, stop_signal: signal.Signals = signal.SIGKILL, **options: Any
+) -> asyncio.subprocess.Process:
+    """create_subprocess_exec of a new session's leader, except that a cancellation meanwhile
+    sends the whole group `stop_signal` and waits for the leader."""
+    spawning = asyncio.ensure_future(asyncio.create_subprocess_exec(*argv, **options))
+    try:
+        return await asyncio.shield(spawning)
+    except asyncio.CancelledError:
+        # Cancelled mid-spawn, asyncio would kill the leader alone, orphaning the children it
+        # may have started already: let the spawn finish, then stop the group.
+        await asyncio.wait({spawning})
+        if not spawning.cancelled() and spawning.exception() is None:
+            proc = spawning.result()
+            signal_group(proc.pid, stop_signal)
+            if proc.stdin is not None:
+                proc.stdin.close()
+            await proc.wait()
+        raise
+
+
+def _tell(guard: asyncio.subprocess.Process, signum: signal.Signals) -> None:
+    """Signal the guard, unless it has exited (its pid may be another process's by now)."""
+    if guard.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            guard.send_signal(signum)
+
+
 async def _terminate(
-    pgid: int, exited: asyncio.Future[Any], request: RunRequest, *, heartbeating: bool
+    guard: asyncio.subprocess.Process,
+    exited: asyncio.Future[Any],
+    request: RunRequest,
+    *,
+    heartbeating: bool,
 ) -> None:
-    """SIGTERM the group, give it the grace period, then SIGKILL it and reap the leader."""
-    signal_group(pgid, signal.SIGTERM)
+    """SIGTERM the action's group, give it the grace period, then SIGKILL all of it."""
+    _tell(guard, signal.SIGTERM)
     beat = request.heartbeat if heartbeating else lambda: None
     await wait_heartbeating(
         exited,
@@ -96,60 +124,25 @@ async def _terminate(
         heartbeat=beat,
         interval=request.heartbeat_interval,
     )
-    signal_group(pgid, signal.SIGKILL)
-    await asyncio.wait({exited})
-
-
-def _outcome(returncode: int, timed_out_after: float | None) -> tuple[RunStatus, str | None]:
-    if timed_out_after is not None:
-        return RunStatus.TIMEOUT, timeout_message(timed_out_after)
-    if returncode == 0:
-        return RunStatus.COMPLETED, None
-    if returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = f"signal {-returncode}"
-        return RunStatus.FAILED, f"killed by {name}"
-    return RunStatus.FAILED, f"exit code {returncode}"
-
-
-async def spawn(argv: list[str], **options: Any) -> asyncio.subprocess.Process:
-    """create_subprocess_exec, except that a cancellation meanwhile kills the whole group."""
-    spawning = asyncio.ensure_future(asyncio.create_subprocess_exec(*argv, **options))
-    try:
-        return await asyncio.shield(spawning)
-    except asyncio.CancelledError:
-        # Cancelled mid-spawn, asyncio would kill the leader alone, orphaning the children it
-        # may have started already: let the spawn finish, then kill the group.
-        await asyncio.wait({spawning})
-        if not spawning.cancelled() and spawning.exception() is None:
-            proc = spawning.result()
-            signal_group(proc.pid, signal.SIGKILL)
-            if proc.stdin is not None:
-                proc.stdin.close()
-            await proc.wait()
-        raise
+    _tell(guard, KILL_ACTION)
+    await asyncio.wait({exited}, timeout=GUARD_EXIT_SECONDS)
+    if not exited.done():
+        guard.kill()  # stuck: the action's leader still dies with it (its PDEATHSIG)
+        await asyncio.wait({exited})
 
 
 async def _supervise(
-    proc: asyncio.subprocess.Process,
-    request: RunRequest,
-    payload: bytes,
-    pipes: list[OutputPipe],
-) -> tuple[int, float | None]:
-    """Wait for the group, heartbeating; (returncode, the timeout if it ran out, else None).
+    guard: asyncio.subprocess.Process, request: RunRequest, payload: bytes
+) -> float | None:
+    """Wait for the guard, heartbeating; the timeout if it ran out, else None.
 
-    On cancellation the group is terminated before CancelledError goes on.
+    On cancellation the action is terminated before CancelledError goes on.
     """
-    pgid = proc.pid  # start_new_session makes the child the leader of its own group
     timeout = request.action.timeout_seconds
-    exited = asyncio.ensure_future(proc.wait())
-    feeding = asyncio.create_task(_feed_stdin(proc.stdin, payload))
+    exited = asyncio.ensure_future(guard.wait())
+    feeding = asyncio.create_task(_feed_stdin(guard.stdin, payload))
     timed_out_after: float | None = None
     try:
-        for pipe in pipes:
-            await pipe.start_reading()
         finished = await wait_heartbeating(
             exited,
             seconds=timeout,
@@ -158,20 +151,52 @@ async def _supervise(
         )
         if not finished:
             timed_out_after = timeout
-            await _terminate(pgid, exited, request, heartbeating=True)
-        # Background children (`sleep 100 &`) must not outlive the action or hold its pipes.
-        signal_group(pgid, signal.SIGKILL)
-        await asyncio.wait([pipe.closed for pipe in pipes], timeout=DRAIN_SECONDS)
+            await _terminate(guard, exited, request, heartbeating=True)
     except asyncio.CancelledError:
-        await _terminate(pgid, exited, request, heartbeating=False)
+        await _terminate(guard, exited, request, heartbeating=False)
         raise
     finally:
         # Also reached on a second cancellation or a failing heartbeat: kill without waiting.
-        signal_group(pgid, signal.SIGKILL)
+        _tell(guard, KILL_ACTION)
         feeding.cancel()
-        if proc.stdin is not None:
-            proc.stdin.close()
-    return exited.result(), timed_out_after
+        if guard.stdin is not None:
+            guard.stdin.close()
+    return timed_out_after
+
+
+def _guard_argv(
+    request: RunRequest,
+    argv: list[str],
+    ending: Path,
+    *,
+    result_pipe: bool,
+    inherit_fds: tuple[int, ...],
+) -> list[str]:
+    """The guard's command line: its settings as JSON, then the action's argv."""
+    user = request.run_as
+    settings = {
+        "ending": str(ending),
+        "limit": request.output_limit_bytes,
+        "drain_seconds": DRAIN_SECONDS,
+        "result_pipe": result_pipe,
+        "user": None if user is None else [user.uid, user.gid],
+        "inherit_fds": list(inherit_fds),
+    }
+    # -I: no PYTHON* variable, user site or script folder (whose types.py would shadow the
+    # standard library's) on the path; -S: no site-packages, for a faster start.
+    return [sys.executable, "-I", "-S", str(GUARD), json.dumps(settings), *argv]
+
+
+def _without_ending(guard_returncode: int | None, log: Path) -> RunOutput:
+    """What to report when the guard exited without writing an ending (a bug, or killed)."""
+    try:
+        lines = log.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        lines = []
+    said = f": {lines[-1]}" if lines else ""
+    return RunOutput.failed(
+        f"the action's guard ended without reporting (exit code {guard_returncode}){said}"
+    )
 
 
 async def run_process(
@@ -193,72 +218,51 @@ async def run_process(
     closes them). Parameters reach the process on stdin and, unless secret, in
     `ATTUNE_PARAM_*`; a secret one never in `argv`, which any user of the host can read.
 
+    The ending goes to `request.ending_file`, left in place (any older one there is
+    removed first), or to a private file that is removed.
+
     Raises CancelledError, once the group is killed, when the awaiting task is cancelled.
     exit_code is negative when a signal ended the process, as in `subprocess`.
     """
     started = time.monotonic()
     payload = json.dumps(request.parameters).encode()
-    limit = request.output_limit_bytes
     with (
         tempfile.TemporaryDirectory(prefix="attune-run-", ignore_cleanup_errors=True) as workdir,
-        OutputPipe(limit) as stdout,
-        OutputPipe(limit) as stderr,
-        # Only a runner that asks for it gets the pipe: two descriptors fewer for the rest.
-        OutputPipe(limit) if result_pipe else contextlib.nullcontext() as result,
+        # The worker's alone (0700): an action of another user can neither read nor forge it.
+        tempfile.TemporaryDirectory(prefix="attune-guard-", ignore_cleanup_errors=True) as own,
     ):
-        extra_fds = inherit_fds
-        if result is not None:
-            argv = [*argv, str(result.write_fd)]
-            extra_fds = (*extra_fds, result.write_fd)
+        ending = request.ending_file or Path(own) / "ending.json"
+        ending.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        forget_ending(ending)  # a stale ending must not pass for this run's
         environment = build_environment(request)
-        identity: dict[str, Any] = {}
         if request.run_as is not None:
             request.run_as.owns(Path(workdir))
-            identity = {"user": request.run_as.uid, "group": request.run_as.gid, "extra_groups": []}
             environment |= {"HOME": workdir, "USER": request.run_as.name}
             environment["LOGNAME"] = request.run_as.name
+        guard_argv = _guard_argv(
+            request, argv, ending, result_pipe=result_pipe, inherit_fds=inherit_fds
+        )
+        log = Path(own) / "guard.log"
         try:
-            proc = await spawn(
-                argv,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=stdout.write_fd,
-                stderr=stderr.write_fd,
-                cwd=workdir,
-                env=environment,
-                start_new_session=True,
-                # Set after the user switch (CPython runs preexec_fn last), which would
-                # otherwise clear the parent-death signal.
-                preexec_fn=child_setup(),
-                pass_fds=extra_fds,
-                **identity,
-            )
+            with log.open("wb") as log_file:
+                guard = await spawn(
+                    guard_argv,
+                    stop_signal=KILL_ACTION,
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=log_file,
+                    cwd=workdir,
+                    env=environment,
+                    start_new_session=True,
+                    preexec_fn=child_setup(WORKER_DIED),
+                    pass_fds=inherit_fds,
+                )
         except (OSError, ValueError) as exc:
             elapsed = time.monotonic() - started
             return RunOutput.failed(f"could not start {argv[0]}: {exc}", duration_seconds=elapsed)
-        finally:
-            stdout.close_write_end()
-            stderr.close_write_end()
-            if result is not None:
-                result.close_write_end()
-        pipes = [stdout, stderr] if result is None else [stdout, stderr, result]
-        returncode, timed_out_after = await _supervise(proc, request, payload, pipes)
-    status, error = _outcome(returncode, timed_out_after)
-    stdout_text = stdout.text()
-    if result is None:
-        value, result_truncated = parse_json(stdout_text)
-    elif result.truncated:
-        value, result_truncated = None, True
-    else:
-        value, result_truncated = parse_json(result.text())
-    return RunOutput(
-        status=status,
-        exit_code=returncode,
-        stdout=stdout_text,
-        stderr=stderr.text(),
-        stdout_truncated=stdout.truncated,
-        stderr_truncated=stderr.truncated,
-        result=value,
-        duration_seconds=time.monotonic() - started,
-        error=error,
-        result_truncated=result_truncated,
-    )
+        timed_out_after = await _supervise(guard, request, payload)
+        output = read_ending(ending) or _without_ending(guard.returncode, log)
+    if timed_out_after is not None:
+        status, error = outcome(output.exit_code, timed_out_after)
+        output = dataclasses.replace(output, status=status, error=error)
+    return dataclasses.replace(output, duration_seconds=time.monotonic() - started)

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -58,6 +59,9 @@ class RunRequest:
     run_as: ActionUser | None = None
     # The action's own API token, ATTUNE_API_TOKEN (`attune.auth.execution_tokens`).
     api_token: str | None = None
+    # Where the action's guard writes its ending (`activities.runners.endings`), to be read
+    # even if the worker dies; left in place for the caller. None: a private file, removed.
+    ending_file: Path | None = None
 
 
 class RunStatus(StrEnum):
