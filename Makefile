@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: up test lint bench fuzz histories clean
+.PHONY: up test lint bench chaos fuzz histories clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,14 @@ histories: $(VENV)/.installed-dev
 N ?= 500
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.e2e $(N)
+
+# Faults under load, not tests: each scenario kills or stops one part of a real `attune up`
+# with CHAOS_N executions in flight and counts what was lost, stuck or run twice;
+# CHAOS_SCENARIOS (space-separated names) runs only those.
+CHAOS_N ?= 200
+CHAOS_SCENARIOS ?=
+chaos: $(VENV)/.installed-dev
+	$(BIN)/python -m chaos --executions $(CHAOS_N) $(foreach s,$(CHAOS_SCENARIOS),--scenario $(s))
 
 # Schemathesis over every API operation with a bigger budget than `make test` (25 requests
 # an operation): FUZZ_EXAMPLES per operation, FUZZ_SEED for other requests,
