@@ -11,6 +11,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,9 +24,19 @@ from activities.execution_types import (
     FinishExecutionInput,
     RunExecutionInput,
 )
-from activities.run_endings import current_outcome, record_ending, storable
+from activities.run_endings import current_outcome, ended_status, record_ending, storable
+from activities.run_messages import (
+    CANCELLED_BEFORE_RUN,
+    CANCELLED_BY_REQUEST,
+    RUN_LOST,
+    STARTED_THEN_LOST,
+    STOPPING,
+    STOPPING_TYPE,
+    worker_stopped,
+)
 from activities.runners import run_action
 from activities.runners.action_user import ActionUser
+from activities.runners.endings import ending_path, forget_ending, read_ending
 from activities.runners.types import ActionSpec, RunOutput, RunRequest
 from attune.auth.execution_tokens import execution_token_for
 from attune.crypto import SecretDecryptionError
@@ -37,19 +48,6 @@ from db.repositories import execution as executions
 from db.repositories.execution import ClaimedRun
 
 logger = logging.getLogger(__name__)
-
-NOT_RETRIED = "the action is not retried because actions are not assumed to be safe to run twice"
-RUN_LOST = (
-    f"Temporal gave up on this run (its worker went silent or it ran too long); {NOT_RETRIED}"
-)
-STARTED_THEN_LOST = (
-    f"the worker running this action stopped responding after the action had started; {NOT_RETRIED}"
-)
-# Raised (so Temporal retries elsewhere) by a worker asked to run an action while stopping.
-STOPPING_TYPE = "WorkerStopping"
-STOPPING = "this worker is stopping; the run goes to another worker (its action had not started)"
-CANCELLED_BY_REQUEST = "cancelled by request"
-CANCELLED_BEFORE_RUN = "cancelled by request before it ran"
 
 
 @dataclass(frozen=True)
@@ -66,14 +64,8 @@ class RunnerSettings:
     action_user: ActionUser | None = None
     # After SIGTERM, how long running actions may finish (ATTUNE_WORKER_SHUTDOWN_GRACE).
     shutdown_grace_seconds: float = 0.0
-
-
-def worker_stopped(grace_seconds: float) -> str:
-    """Why a run ended when its worker was stopped before the action finished."""
-    return (
-        f"the worker running this action was stopped and the action did not finish within "
-        f"its {grace_seconds:g}s grace; {NOT_RETRIED}"
-    )
+    # Where action guards leave endings until they are recorded; None: private temp files.
+    endings_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -143,32 +135,54 @@ class ExecutionActivities:
             output_limit_bytes=self._runner.output_limit_bytes,
             run_as=self._runner.action_user,
             api_token=execution_token_for(self._runner.encryption_key, run.execution_id),
+            # Kept until the ending is in PostgreSQL: if this worker dies first, whoever
+            # comes next records it from there (`activities.ending_recovery`).
+            ending_file=self._ending_file(run.execution_id),
         )
         try:
             output = await run_action(request)
         except asyncio.CancelledError:
             status, error = self._why_cancelled(activity.cancellation_details())
             await self._finish(run.execution_id, status, error=error, queued=queued)
+            self._forget_ending(run.execution_id)
             raise
         except Exception as error:
             # A runner bug must still end the execution, or it would sit in `running`.
             logger.exception("runner %s failed on execution %d", spec.runner_type, run.execution_id)
-            return await self._finish(
+            outcome = await self._finish(
                 run.execution_id,
                 ExecutionStatus.FAILED,
                 error=f"runner error: {error}",
                 queued=queued,
                 run=run,
             )
+        else:
+            outcome = await self._finish_with(run, output, queued=queued)
+        self._forget_ending(run.execution_id)
+        return outcome
+
+    async def _finish_with(
+        self, run: ClaimedRun, output: RunOutput, *, queued: bool
+    ) -> ExecutionOutcome:
+        """Record what the action's process did."""
         return await self._finish(
             run.execution_id,
-            ExecutionStatus(output.status.value),
+            ended_status(output),
             result=storable(output),
             error=output.error,
             queued=queued,
             run=run,
             output=output,
         )
+
+    def _ending_file(self, execution_id: int) -> Path | None:
+        if self._runner.endings_dir is None:
+            return None
+        return ending_path(self._runner.endings_dir, execution_id)
+
+    def _forget_ending(self, execution_id: int) -> None:
+        if (path := self._ending_file(execution_id)) is not None:
+            forget_ending(path)
 
     async def _not_claimed(self, input: RunExecutionInput, *, attempt: int) -> ExecutionOutcome:
         """The execution was not runnable: say why, and end it if nobody else will.
@@ -187,12 +201,29 @@ class ExecutionActivities:
                 queued=input.admission_queued,
             )
         if current.status == ExecutionStatus.RUNNING and attempt > 1:
-            return await self._finish(
-                input.execution_id,
-                ExecutionStatus.ABANDONED,
-                error=STARTED_THEN_LOST,
-                queued=input.admission_queued,
-            )
+            # The lost attempt's action may have ended, its guard writing the ending here
+            # (when this worker shares its host and data directory).
+            path = self._ending_file(input.execution_id)
+            output = read_ending(path) if path is not None else None
+            if output is None:
+                outcome = await self._finish(
+                    input.execution_id,
+                    ExecutionStatus.ABANDONED,
+                    error=STARTED_THEN_LOST,
+                    queued=input.admission_queued,
+                )
+            else:
+                outcome = await record_ending(
+                    self._sessions,
+                    self._transactions,
+                    input.execution_id,
+                    ended_status(output),
+                    result=storable(output),
+                    error=output.error,
+                    queued=input.admission_queued,
+                )
+            self._forget_ending(input.execution_id)
+            return outcome
         return current
 
     def _why_cancelled(

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.ask_parameters import read_ask_parameters
-from activities.execution import CANCELLED_BEFORE_RUN, CANCELLED_BY_REQUEST
 from activities.execution_types import ExecutionOutcome
 from activities.inquiry_types import (
     CloseInquiryInput,
@@ -24,6 +23,7 @@ from activities.inquiry_types import (
     OpenInquiryResult,
     RecordResponseInput,
 )
+from activities.run_messages import CANCELLED_BEFORE_RUN, CANCELLED_BY_REQUEST
 from attune import errors
 from attune.crypto import SecretDecryptionError
 from attune.engine.secret_parameters import unsealed_parameters

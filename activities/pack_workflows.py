@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.ask_parameters import read_ask_parameters
-from activities.execution import CANCELLED_BEFORE_RUN
 from activities.execution_types import ExecutionOutcome
 from activities.inquiries import opened_inquiry
 from activities.pack_workflow_checks import bounded_result, check_caller, check_nesting
@@ -32,6 +31,7 @@ from activities.pack_workflow_types import (
     WorkflowAsked,
 )
 from activities.run_endings import record_ending
+from activities.run_messages import CANCELLED_BEFORE_RUN
 from attune import errors
 from attune.engine import secret_references
 from attune.engine.admission import end_execution, signal_admitted

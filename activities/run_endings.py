@@ -14,6 +14,7 @@ from temporalio import activity
 from temporalio.client import Client
 
 from activities.execution_types import ExecutionOutcome
+from activities.runners.endings import WORKER_DIED_ERROR
 from activities.runners.types import RunOutput
 from attune.engine.admission import signal_admitted
 from db.models import ExecutionStatus
@@ -80,6 +81,14 @@ async def current_outcome(
     async with sessions() as session:
         execution = await executions.repository.get(session, id=execution_id)
     return ExecutionOutcome(execution_id, execution.status.value, execution.error)
+
+
+def ended_status(output: RunOutput) -> ExecutionStatus:
+    """The execution status a run's output ends it with: a run whose guard killed it
+    because its worker died is `abandoned`, like any run lost with its worker."""
+    if output.error == WORKER_DIED_ERROR:
+        return ExecutionStatus.ABANDONED
+    return ExecutionStatus(output.status.value)
 
 
 def storable(output: RunOutput) -> Any:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
@@ -13,6 +14,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.diagnostics import DiagnosticActivities
+from activities.ending_recovery import prepare_endings_dir, run_ending_recovery
 from activities.execution import ExecutionActivities, RunnerSettings
 from activities.inquiries import InquiryActivities
 from activities.pack_workflows import PackWorkflowActivities
@@ -180,6 +182,11 @@ def build_rate_limited_queues(
     )
 
 
+def endings_dir_of(settings: Settings) -> Path:
+    """Where this host's action guards leave endings (created private, if need be)."""
+    return prepare_endings_dir(settings.data_dir / "endings")
+
+
 def runner_settings_from(settings: Settings) -> RunnerSettings:
     """How this worker runs actions; `ActionUserError` for an action user it cannot use."""
     return RunnerSettings(
@@ -188,6 +195,7 @@ def runner_settings_from(settings: Settings) -> RunnerSettings:
         encryption_key=settings.encryption_key_bytes,
         action_user=resolve_action_user(settings.action_user),
         shutdown_grace_seconds=settings.worker_shutdown_grace,
+        endings_dir=endings_dir_of(settings),
     )
 
 
@@ -232,6 +240,16 @@ async def run_worker(settings: Settings) -> None:
         runner_settings=runner,
     )
     pollers = asyncio.create_task(rate_limited.run(stop))
+    endings = asyncio.create_task(
+        run_ending_recovery(
+            endings_dir_of(settings),
+            create_autocommit_session_factory(engine),
+            create_session_factory(engine),
+            client,
+            interval=timedelta(seconds=settings.reconcile_interval),
+            stop=stop,
+        )
+    )
     try:
         async with build_worker(
             client,
@@ -248,4 +266,5 @@ async def run_worker(settings: Settings) -> None:
         await reconciler
         await event_sources
         await pollers
+        await endings
         await engine.dispose()

@@ -20,7 +20,7 @@ from db.models import Execution
 from tests.executions import TERMINAL
 from tests.pack_folders import register_pack, write_pack
 
-# Runs its `cmd` parameter with /bin/sh: `sleep 0.1`, `echo $PPID` (the worker's pid).
+# Runs its `cmd` parameter with /bin/sh: `sleep 0.1`, `echo $PPID` (its guard's pid).
 SHELL_ACTION = {"runner_type": "local-shell-cmd", "parameters": {"cmd": {"type": "string"}}}
 NOOP_ACTION = {"runner_type": "noop"}
 

@@ -18,8 +18,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 from temporalio.worker import Worker
 
-from activities.execution import STARTED_THEN_LOST, STOPPING_TYPE, ExecutionActivities
+from activities.execution import ExecutionActivities
 from activities.execution_types import ExecutionOutcome, RunExecutionInput
+from activities.run_messages import STARTED_THEN_LOST, STOPPING_TYPE
 from attune.config import Settings
 from attune.engine.execution_requests import find_runnable_action, request_execution
 from attune.worker import execution_activities, runner_settings_from

@@ -25,7 +25,7 @@ from temporalio.exceptions import ActivityError, CancelledError, TimeoutError, T
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
-    from activities.execution import CANCELLED_BY_REQUEST, NOT_RETRIED, ExecutionActivities
+    from activities.execution import ExecutionActivities
     from activities.execution_summary import as_markdown
     from activities.execution_types import (
         ExecutionInput,
@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         FinishExecutionInput,
         RunExecutionInput,
     )
+    from activities.run_messages import CANCELLED_BY_REQUEST, NOT_RETRIED
     from workflows import search_attributes
     from workflows.admission import ADMITTED_SIGNAL, Admission
     from workflows.ids import workflow_id_for

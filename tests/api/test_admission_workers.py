@@ -78,8 +78,8 @@ async def test_two_worker_processes_share_the_load_and_the_limit_holds_globally(
     action = await limited_action(api, tmp_path, limit=5, action=SHELL_ACTION)
 
     async with worker_processes(2, settings, temporal, tmp_path / "workers") as pids:
-        # Each run prints the pid of the worker process that spawned its shell.
-        await request_runs(api, action, 1000, parameters={"cmd": "echo $PPID"})
+        # Each run prints the pid of the worker process that spawned its shell's guard.
+        await request_runs(api, action, 1000, parameters={"cmd": "cut -d' ' -f4 /proc/$PPID/stat"})
         runs = await wait_until_all_ended(engine, action, 1000, within=420)
 
     assert {run.status for run in runs} == {"completed"}

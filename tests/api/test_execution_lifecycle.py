@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
-import sys
 from pathlib import Path
 
 import httpx
@@ -23,10 +21,11 @@ from attune.config import Settings
 from attune.engine.execution_requests import find_runnable_action, request_execution
 from db.engine import create_session_factory
 from db.repositories import action as actions
-from tests.conftest import TEST_ENCRYPTION_KEY, TemporalServer, make_worker
+from tests.conftest import TemporalServer, make_worker
 from tests.db.factories import unique
 from tests.executions import wait_for_status
 from tests.pack_folders import register_pack, write_pack
+from tests.worker_processes import start_worker_process
 
 # Leaves two sleeping children in its process group and sleeps itself.
 LINGER = """#!/bin/sh
@@ -191,38 +190,21 @@ async def test_a_killed_worker_process_leaves_a_terminal_execution(
     settings: Settings,
     tmp_path: Path,
 ) -> None:
-    environment = {
-        **os.environ,
-        "ATTUNE_DATABASE_URL": str(settings.database_url),
-        # Every Temporal payload is encrypted: the worker needs the key the tests use.
-        "ATTUNE_ENCRYPTION_KEY": TEST_ENCRYPTION_KEY,
-        "TEMPORAL_ADDRESS": temporal.address,
-        "ATTUNE_TASK_QUEUE": settings.task_queue,
-        "ATTUNE_DATA_DIR": str(tmp_path / "worker"),
-        "ATTUNE_RECONCILE_INTERVAL": "3600",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "attune", "worker", env=environment
-    )
+    process = await start_worker_process(settings, temporal, tmp_path / "worker")
     try:
         execution_id, pidfile = await run_linger(api, tmp_path, action_timeout=300)
     finally:
         process.send_signal(signal.SIGKILL)
         await process.wait()
 
-    # The action's own process dies with the worker (PR_SET_PDEATHSIG)...
+    # Every process of the action dies with the worker (its guard sees to it)...
     async with make_worker(temporal, engine, settings):
         # ...and Temporal notices the silent worker after the heartbeat timeout (3 s here).
         execution = await wait_for_status(api, execution_id, within=45)
 
-    shell_pid = int(pidfile.read_text().split()[0])
-    survivors = alive(pidfile)
-    for pid in survivors:  # the grandchildren are beyond PDEATHSIG's reach; tidy up
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
     assert execution["status"] == "abandoned"
     assert "stopped responding" in execution["error"]
-    assert shell_pid not in survivors
+    assert alive(pidfile) == []
 
 
 async def test_a_disabled_action_refuses_runs(

@@ -1,0 +1,177 @@
+"""A worker SIGKILLed at the worst moments: an ending it never recorded is recorded by the
+next worker, and no process of its actions outlives it (issue 16, findings 7 and 8)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import psutil
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from activities.ending_recovery import recover_endings
+from activities.runners.endings import ending_path
+from attune.config import Settings
+from db.engine import create_autocommit_session_factory, create_session_factory
+from tests.admission import SHELL_ACTION, limited_action
+from tests.conftest import TemporalServer, make_worker
+from tests.db.factories import unique
+from tests.executions import wait_for_status
+from tests.pack_folders import register_pack, write_pack
+from tests.worker_processes import start_worker_process
+
+
+async def run_on_a_worker_process(api: httpx.AsyncClient, action: str, cmd: str) -> int:
+    response = await api.post(
+        "/api/v1/executions", json={"action": action, "parameters": {"cmd": cmd}}
+    )
+    assert response.status_code == 201, response.text
+    execution_id: int = response.json()["id"]
+    return execution_id
+
+
+async def shell_action(api: httpx.AsyncClient, tmp_path: Path) -> str:
+    ref = unique("deaths")
+    await register_pack(api, write_pack(tmp_path, ref, actions={"sh": SHELL_ACTION}))
+    return f"{ref}.sh"
+
+
+async def until(condition: Callable[[], bool], *, within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not within {within:g}s")
+        await asyncio.sleep(0.05)
+
+
+async def test_an_ending_its_worker_never_recorded_is_recorded_after_its_death(
+    api: httpx.AsyncClient,
+    temporal: TemporalServer,
+    engine: AsyncEngine,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    action = await shell_action(api, tmp_path)
+    worker = await start_worker_process(settings, temporal, settings.data_dir)
+    try:
+        execution_id = await run_on_a_worker_process(api, action, "sleep 1; echo out; exit 3")
+        await wait_for_status(api, execution_id, {"running"})
+        # Frozen, the worker cannot record the ending; its action's guard still writes it.
+        worker.send_signal(signal.SIGSTOP)
+        ending = ending_path(settings.data_dir / "endings", execution_id)
+        await until(ending.exists, within=10, what="the guard's ending file")
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        await worker.wait()
+    assert (await api.get(f"/api/v1/executions/{execution_id}")).json()["status"] == "running"
+
+    # The next worker on this host records it, before Temporal has even retried the run.
+    recovered = await recover_endings(
+        settings.data_dir / "endings",
+        create_autocommit_session_factory(engine),
+        create_session_factory(engine),
+        temporal.client,
+        older_than=timedelta(0),
+    )
+
+    assert recovered == [execution_id]
+    execution = await wait_for_status(api, execution_id, within=1)
+    assert execution["status"] == "failed"
+    assert execution["error"] == "exit code 3"
+    assert execution["result"]["stdout"] == "out\n"
+    assert execution["result"]["exit_code"] == 3
+    assert not ending.exists()
+    async with make_worker(temporal, engine, settings):  # the workflow ends as recorded
+        handle = temporal.client.get_workflow_handle(execution["workflow_id"])
+        assert (await asyncio.wait_for(handle.result(), 30))["status"] == "failed"
+
+
+async def test_a_retried_run_records_the_ending_its_lost_worker_left(
+    api: httpx.AsyncClient,
+    temporal: TemporalServer,
+    engine: AsyncEngine,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    action = await shell_action(api, tmp_path)
+    worker = await start_worker_process(settings, temporal, settings.data_dir)
+    try:
+        execution_id = await run_on_a_worker_process(api, action, "sleep 1; echo out")
+        await wait_for_status(api, execution_id, {"running"})
+        worker.send_signal(signal.SIGSTOP)
+        ending = ending_path(settings.data_dir / "endings", execution_id)
+        await until(ending.exists, within=10, what="the guard's ending file")
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        await worker.wait()
+
+    # No recovery pass here: Temporal retries the silent run, and that attempt finds it.
+    async with make_worker(temporal, engine, settings):
+        execution = await wait_for_status(api, execution_id, within=30)
+
+    assert execution["status"] == "completed", execution
+    assert execution["result"]["stdout"] == "out\n"
+
+
+# A background shell ticking into $TICKS and a setsid'd one sleeping, each writing its pid.
+TICKER = (
+    'sh -c \'echo $$ >> "$TICKS.pid"; '
+    'while true; do date +%s.%N >> "$TICKS"; sleep 0.05; done\' & '
+    "setsid sh -c 'echo $$ >> \"$TICKS.pid\"; exec sleep 600' & "
+    "sleep 600"
+)
+
+
+async def test_every_process_of_a_limited_action_dies_with_its_worker_before_the_next_runs(
+    api: httpx.AsyncClient,
+    temporal: TemporalServer,
+    engine: AsyncEngine,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    action = await limited_action(api, tmp_path, limit=1, action=SHELL_ACTION)
+    ticks = tmp_path / "ticks"
+    worker = await start_worker_process(settings, temporal, tmp_path / "worker")
+    try:
+        first = await run_on_a_worker_process(api, action, f"export TICKS={ticks}; {TICKER}")
+        second = await run_on_a_worker_process(api, action, "true")
+        await wait_for_status(api, first, {"running"})
+        await until(
+            lambda: (
+                ticks.with_suffix(".pid").exists()
+                and len(ticks.with_suffix(".pid").read_text().split()) == 2
+                and ticks.exists()
+            ),
+            within=10,
+            what="the subshells",
+        )
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        await worker.wait()
+    killed_at = time.time()
+    pids = [int(pid) for pid in ticks.with_suffix(".pid").read_text().split()]
+
+    await until(
+        lambda: not any(_running(pid) for pid in pids), within=2, what="every subshell gone"
+    )
+
+    async with make_worker(temporal, engine, settings):
+        assert (await wait_for_status(api, first, within=30))["status"] == "abandoned"
+        after = await wait_for_status(api, second, within=30)
+    assert after["status"] == "completed"
+    last_tick = float(ticks.read_text().split()[-1])
+    assert last_tick < killed_at + 2
+    started = datetime.fromisoformat(after["started_at"]).astimezone(UTC).timestamp()
+    assert last_tick < started, "the limited action's next run started while the old one ticked"
+
+
+def _running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
