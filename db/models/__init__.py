@@ -23,6 +23,7 @@ from db.models.enums import (
 )
 from db.models.event import Event
 from db.models.execution import Execution
+from db.models.idempotency_key import IdempotencyKey
 from db.models.identity import ApiToken, Identity, PermissionAssignment, PermissionSet
 from db.models.inquiry import Inquiry
 from db.models.key import Key
@@ -53,6 +54,7 @@ __all__ = [
     "Event",
     "Execution",
     "ExecutionStatus",
+    "IdempotencyKey",
     "Identity",
     "Inquiry",
     "InquiryStatus",
