@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.access import check_item, needs, request_permissions
 from api.auth import CurrentIdentity
 from api.deps import ServicesDep, SessionDep
 from api.execution_access import check_execution, pack_of, visible_executions
+from api.execution_reads import execution_read, execution_reads
+from api.idempotency import (
+    IdempotencyKeyHeader,
+    IdempotentCall,
+    idempotent_call,
+    identity_scope,
+    replayable,
+)
 from api.params import IdFilter, RecordId
 from api.responses import errors_of
 from api.schemas.history import ExecutionCreate, ExecutionRead, ExecutionRerun
-from api.schemas.inquiries import WaitingInquiry
 from api.schemas.pages import BeforeId, HistoryPage, Limit, next_before_id, present
 from api.services import Services
 from attune import errors
@@ -25,20 +32,21 @@ from attune.engine.cancellation import cancel_execution
 from attune.engine.execution_requests import find_runnable_action, request_execution
 from attune.engine.secret_parameters import unsealed_parameters
 from attune.excerpts import excerpt
-from attune.packs.parameters import SECRET_MASK, mask_secrets, secret_parameters
+from attune.packs.parameters import SECRET_MASK, secret_parameters
 from db.models import Action, Execution, ExecutionStatus, Identity
-from db.models.enums import TERMINAL_EXECUTION_STATUSES
-from db.repositories import action as actions
 from db.repositories import execution as executions
-from db.repositories import inquiry as inquiries
 
 router = APIRouter(prefix="/executions", tags=["executions"])
+
+
+CREATED = replayable(201)
 
 
 @router.post(
     "",
     status_code=201,
-    responses=errors_of(403, 404, 409, 413, 429),
+    response_model=ExecutionRead,
+    responses={**CREATED, **errors_of(403, 404, 409, 413, 429)},
     **needs(Resource.ACTION, Verb.EXECUTE),
 )
 async def create_execution(
@@ -47,13 +55,19 @@ async def create_execution(
     identity: CurrentIdentity,
     request: Request,
     body: ExecutionCreate,
-) -> ExecutionRead:
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
     """Run an action now (needs execute on it). 404/409 for an unknown/disabled action, 422
     naming a bad parameter, 429 when the action's policy refuses it (queue full, or no free
-    slot with `cancel`)."""
+    slot with `cancel`). With an `Idempotency-Key` a repeat gets the first answer again
+    (409 when the key came with another request). While Temporal is unreachable the answer
+    comes within about a second, the execution `requested`: a worker starts it later."""
     _check_execute(request, body.action)
+    call = await idempotent_call(request, idempotency_key, scope=identity_scope(identity))
+    if (replayed := await call.replay(session)) is not None:
+        return replayed
     action = await find_runnable_action(session, body.action)
-    return await _run(session, services, identity, action=action, parameters=body.parameters)
+    return await _run(session, services, identity, call, action=action, parameters=body.parameters)
 
 
 @router.get("", responses=errors_of(403), **needs(Resource.EXECUTION, Verb.VIEW))
@@ -85,7 +99,7 @@ async def list_executions(
         session, limit=limit, before_id=before_id, where=[visible], **filters
     )
     return HistoryPage[ExecutionRead](
-        items=await _reads(session, services, rows),
+        items=await execution_reads(session, services, rows),
         next_before_id=next_before_id(rows, limit=limit),
     )
 
@@ -97,7 +111,7 @@ async def get_execution(
     """One execution; 404 too for one the caller may not view."""
     execution = await executions.repository.get(session, id=id)
     check_execution(request_permissions(request), execution, Verb.VIEW)
-    return (await _reads(session, services, [execution]))[0]
+    return (await execution_reads(session, services, [execution]))[0]
 
 
 @router.post(
@@ -115,13 +129,14 @@ async def cancel(
         request_permissions(request), await executions.repository.get(session, id=id), Verb.CANCEL
     )
     execution = await cancel_execution(session, services.starter, execution_id=id)
-    return (await _reads(session, services, [execution]))[0]
+    return (await execution_reads(session, services, [execution]))[0]
 
 
 @router.post(
     "/{id}/re-run",
     status_code=201,
-    responses=errors_of(403, 404, 409, 413, 429),
+    response_model=ExecutionRead,
+    responses={**CREATED, **errors_of(403, 404, 409, 413, 429)},
     **needs(Resource.ACTION, Verb.EXECUTE),
 )
 async def rerun(
@@ -131,14 +146,18 @@ async def rerun(
     request: Request,
     id: RecordId,
     body: ExecutionRerun | None = None,
-) -> ExecutionRead:
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
     """Run the execution's action again, as a new execution linked by `rerun_of`, with the
     original's parameters (secret ones included) and the body's `parameters` over them.
     The original's secret values are reused only for the identity that gave them: anyone
     else gives them again (403 naming them), or could send them wherever the other
     parameters point. 404 for an unknown execution or a deleted action, 409 for a disabled
     one, 422 naming a bad parameter, 429 when the action's policy refuses it. Needs a view
-    of the original and execute on its action."""
+    of the original and execute on its action. `Idempotency-Key` as for `POST /executions`."""
+    call = await idempotent_call(request, idempotency_key, scope=identity_scope(identity))
+    if (replayed := await call.replay(session)) is not None:
+        return replayed
     original = await executions.repository.get(session, id=id)
     check_execution(request_permissions(request), original, Verb.VIEW)
     _check_execute(request, original.action_ref)
@@ -149,7 +168,13 @@ async def rerun(
         **given,
     }
     return await _run(
-        session, services, identity, action=action, parameters=parameters, rerun_of=original.id
+        session,
+        services,
+        identity,
+        call,
+        action=action,
+        parameters=parameters,
+        rerun_of=original.id,
     )
 
 
@@ -171,12 +196,19 @@ async def _run(
     session: AsyncSession,
     services: Services,
     identity: Identity,
+    call: IdempotentCall,
     *,
     action: Action,
     parameters: Mapping[str, Any],
     **origin: Any,
-) -> ExecutionRead:
-    """Write the caller's execution of the action, commit, and start its workflow."""
+) -> Response:
+    """Write the caller's execution of the action (and its idempotency key), commit, and
+    start its workflow.
+
+    The key keeps the execution as written (`requested`) in the row's own transaction, so
+    a crash before the start leaves a key whose retry answers with it; once the start has
+    moved the status, the answer sent replaces it.
+    """
     pending = await request_execution(
         session,
         action=action,
@@ -188,10 +220,20 @@ async def _run(
         executor_id=identity.id,
         **origin,
     )
+    if call.key is not None:
+        # Read back: the row holds values the database computed (`admitted_at`).
+        row = await executions.repository.get(session, id=pending.execution.id)
+        written = execution_read(services, row, secret_parameters(action.parameters))
+        if (replayed := await call.keep(session, written, status_code=201)) is not None:
+            return replayed
     await session.commit()
     await services.starter.start_and_record(session, [pending])
     current = await executions.repository.get(session, id=pending.execution.id)
-    return (await _reads(session, services, [current]))[0]
+    sent = await call.sent(
+        session, (await execution_reads(session, services, [current]))[0], status_code=201
+    )
+    await session.commit()
+    return sent
 
 
 def _original_parameters(
@@ -234,32 +276,3 @@ def _original_parameters(
         for name, value in parameters.items()
         if not (name in secrets and value == SECRET_MASK)
     }
-
-
-async def _reads(
-    session: AsyncSession, services: Services, rows: Sequence[Execution]
-) -> list[ExecutionRead]:
-    """The executions as the API shows them: secrets masked, a link to the Web UI.
-
-    When the action is gone, nothing says which parameters were secret: all are masked.
-    """
-    secrets: dict[int, frozenset[str]] = {}
-    for action_id in {row.action_id for row in rows if row.action_id is not None}:
-        action = await actions.repository.find(session, id=action_id)
-        if action is not None:
-            secrets[action_id] = secret_parameters(action.parameters)
-    # Only a live execution can be waiting for an answer; the others cost no query.
-    live = [row.id for row in rows if row.status not in TERMINAL_EXECUTION_STATUSES]
-    waiting = await inquiries.pending_by_execution(session, execution_ids=live)
-    ui = services.settings.public_temporal_ui_url
-    namespace = services.settings.temporal_namespace
-    reads = []
-    for row in rows:
-        read = ExecutionRead.model_validate(row)
-        read.parameters = mask_secrets(row.parameters, secrets.get(row.action_id or 0))
-        if row.workflow_id is not None:
-            read.web_ui_url = f"{ui}/namespaces/{namespace}/workflows/{row.workflow_id}"
-        if row.id in waiting:
-            read.waiting_inquiry = WaitingInquiry.of(waiting[row.id])
-        reads.append(read)
-    return reads

@@ -5,6 +5,10 @@ read), or, for systems that cannot hold one, by signing a timestamp and the raw 
 the trigger's webhook secret (`attune.auth.webhook_signature`). A signed delivery is
 accepted once, within `ATTUNE_WEBHOOK_TOLERANCE_SECONDS` of its timestamp.
 
+An `Idempotency-Key` (see `api.idempotency`) is the caller's: the token's identity, or for
+a signed delivery the webhook itself. A sender that retries a delivery, re-signed or not,
+with the same key and body gets the first answer again, and no second event.
+
 A bearer token needs create on event in the trigger's pack; a signature is the trigger's
 own consent and needs no grant.
 """
@@ -15,15 +19,22 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.access import PERMISSION_EXTENSION, request_permissions
 from api.auth import request_identity
 from api.catalog_access import check_may_emit
 from api.deps import ServicesDep, SessionDep
+from api.idempotency import (
+    IdempotencyKeyHeader,
+    IdempotentCall,
+    idempotent_call,
+    identity_scope,
+    webhook_scope,
+)
 from api.responses import errors_of
-from api.routers.events import ingested_read
+from api.routers.events import ACCEPTED, accept_event_once
 from api.schemas.history import IngestedRead
 from api.services import Services
 from attune import errors
@@ -36,7 +47,7 @@ from attune.auth.webhook_signature import (
     verify,
 )
 from attune.crypto import SecretDecryptionError, decrypt_secret_with_any
-from attune.engine.event_ingestion import accept_event, find_accepting_trigger
+from attune.engine.event_ingestion import find_accepting_trigger
 from attune.json_limits import loads_checked
 from db.models import Trigger
 from db.repositories import webhook_delivery
@@ -53,6 +64,7 @@ SIGNED_OR_BEARER = (
 @router.post(
     "/{trigger_ref}",
     status_code=202,
+    response_model=IngestedRead,
     openapi_extra={
         # Not `needs(...)`: its gate would refuse the signed deliveries that carry no token.
         PERMISSION_EXTENSION: {
@@ -65,45 +77,53 @@ SIGNED_OR_BEARER = (
             "content": {"application/json": {"schema": {"type": "object"}}},
         },
     },
-    responses=errors_of(401, 403, 404, 409, 413, 422, 429, 503),
+    responses={**ACCEPTED, **errors_of(401, 403, 404, 409, 413, 422, 429, 503)},
 )
 async def receive_webhook(
-    request: Request, session: SessionDep, services: ServicesDep, trigger_ref: str
-) -> IngestedRead:
+    request: Request,
+    session: SessionDep,
+    services: ServicesDep,
+    trigger_ref: str,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
     """The JSON body is the event's payload. 202 with the event and what it caused; 409 for
-    a signed delivery received before (a replay) or a trigger that is not a webhook."""
+    a signed delivery received before (a replay) or a trigger that is not a webhook. With
+    an `Idempotency-Key` a repeat gets the first answer again (and is no replay)."""
     body = await request.body()
-    if request_identity(request) is not None:
+    identity = request_identity(request)
+    if identity is not None:
         check_may_emit(request_permissions(request), trigger_ref)
+        call = await idempotent_call(request, idempotency_key, scope=identity_scope(identity))
+        if (replayed := await call.replay(session)) is not None:
+            return replayed
         trigger = await find_accepting_trigger(session, trigger_ref)
     else:
-        trigger = await _signed_trigger(session, services, request, trigger_ref, body)
+        trigger, digest, signed_at = await _signed_trigger(
+            session, services, request, trigger_ref, body
+        )
+        call = await idempotent_call(request, idempotency_key, scope=webhook_scope(trigger))
+        if (replayed := await call.replay(session)) is not None:
+            return replayed
+        replayed = await _record_delivery(session, call, trigger, digest, signed_at)
+        if replayed is not None:
+            return replayed
     if trigger.trigger_type != "webhook":
         raise errors.Conflict(
             f"trigger {trigger_ref!r} is a {trigger.trigger_type} trigger, not a webhook",
             details={"trigger": trigger_ref},
         )
     payload = _json_object(body)
-    return ingested_read(
-        await accept_event(
-            session,
-            services.starter,
-            trigger=trigger,
-            payload=payload,
-            encryption_key=services.secrets_key,
-            key_ring=services.settings.encryption_key_ring,
-        )
-    )
+    return await accept_event_once(session, services, call, trigger=trigger, payload=payload)
 
 
 async def _signed_trigger(
     session: AsyncSession, services: Services, request: Request, trigger_ref: str, body: bytes
-) -> Trigger:
-    """The trigger, if the request carries a fresh valid signature for it; 401 otherwise.
+) -> tuple[Trigger, bytes, datetime]:
+    """The trigger, the signature's digest and its time, if the request carries a fresh
+    valid signature for the trigger; 401 otherwise.
 
     Unsigned callers learn nothing about which triggers exist: every failure is the same
-    401, apart from a stale timestamp, which says so. The delivery is recorded in the
-    caller's transaction, so a delivery whose event is not taken can be sent again.
+    401, apart from a stale timestamp, which says so.
     """
     timestamp = parse_timestamp(request.headers.get(TIMESTAMP_HEADER))
     digest = signature_digest(request.headers.get(SIGNATURE_HEADER))
@@ -118,7 +138,7 @@ async def _signed_trigger(
         )
     try:
         trigger: Trigger | None = await find_accepting_trigger(session, trigger_ref)
-    except errors.AttuneError:
+    except (errors.NotFound, errors.Conflict):  # not an outage: that stays a 503
         trigger = None
     secret = (
         _webhook_secret(services, trigger.webhook_secret)
@@ -127,17 +147,34 @@ async def _signed_trigger(
     )
     if trigger is None or secret is None or not verify(secret, body, timestamp, digest):
         raise errors.Unauthenticated(f"invalid webhook signature: {SIGNED_OR_BEARER}")
-    signed_at = datetime.fromtimestamp(timestamp, UTC)
+    return trigger, digest, datetime.fromtimestamp(timestamp, UTC)
+
+
+async def _record_delivery(
+    session: AsyncSession,
+    call: IdempotentCall,
+    trigger: Trigger,
+    digest: bytes,
+    signed_at: datetime,
+) -> Response | None:
+    """Record the signed delivery in the caller's transaction (so one whose event is not
+    taken can be sent again); 409 for one received before.
+
+    The same delivery sent twice at once under one idempotency key: the second waits here
+    for the first's transaction, then gets the first's answer (returned) rather than a 409.
+    """
     first = await webhook_delivery.record_first_delivery(
         session, trigger_id=trigger.id, signature=digest, signed_at=signed_at
     )
-    if not first:
-        raise errors.Conflict(
-            "this signed delivery was received already (a replay); a new delivery needs a "
-            "new timestamp and signature",
-            details={"trigger": trigger_ref},
-        )
-    return trigger
+    if first:
+        return None
+    if (replayed := await call.replay(session)) is not None:
+        return replayed
+    raise errors.Conflict(
+        "this signed delivery was received already (a replay); a new delivery needs a "
+        "new timestamp and signature",
+        details={"trigger": trigger.ref},
+    )
 
 
 def _webhook_secret(services: Services, sealed: str) -> str:
