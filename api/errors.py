@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from attune import errors
@@ -80,8 +81,43 @@ async def _http_error(_: Request, error: Exception) -> JSONResponse:
     )
 
 
+def lost_database(error: Exception) -> bool:
+    """Whether a statement failed because its connection to PostgreSQL went away (the
+    server stopped or restarted mid-request), not because of the statement.
+
+    A connect that fails is `db.engine.DatabaseUnreachable`, a domain error already.
+    """
+    return isinstance(error, DBAPIError) and (
+        error.connection_invalidated or isinstance(error, InterfaceError)
+    )
+
+
+def _lost_database_response() -> JSONResponse:
+    return JSONResponse(
+        error_body(
+            "service_unavailable",
+            "the connection to PostgreSQL was lost during the request; try again",
+            {"service": "postgresql"},
+        ),
+        status_code=503,
+    )
+
+
+async def _database_error(request: Request, error: Exception) -> JSONResponse:
+    if lost_database(error):
+        logger.warning("PostgreSQL connection lost during a request: %s", error)
+        return _lost_database_response()
+    return await _unexpected_error(request, error)
+
+
 async def _unexpected_error(_: Request, error: Exception) -> JSONResponse:
-    """Even a bug answers in the one shape; the traceback goes to the log, not the caller."""
+    """Even a bug answers in the one shape; the traceback goes to the log, not the caller.
+
+    Also what answers for an error raised outside the routes (the request guard looks up
+    tokens), so a lost database is a 503 here too.
+    """
+    if lost_database(error):
+        return _lost_database_response()
     logger.error("unhandled error", exc_info=error)
     return JSONResponse(
         error_body("internal_error", f"internal error ({type(error).__name__}); see the API log"),
@@ -92,5 +128,6 @@ async def _unexpected_error(_: Request, error: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected_error)
     app.add_exception_handler(errors.AttuneError, _domain_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -46,6 +46,11 @@ from attune.web_ui_codec import CODEC_PATH, web_ui_codec_endpoint
 from db.engine import create_engine, create_session_factory
 
 API_PREFIX = "/api/v1"
+# A caller waits for the workflow starts of what it created: this long at most, then the
+# answer goes out with the executions `requested`, for a worker's reconciler to start.
+WORKFLOW_START_TIMEOUT_SECONDS = 1.0
+# A PostgreSQL that drops packets rather than refusing is an error this soon, not a hang.
+DATABASE_CONNECT_TIMEOUT_SECONDS = 3.0
 CODEC_VERBS = ("decode", "encode")
 CODEC_LIMIT_BYTES = 8 * 1_048_576
 
@@ -59,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Here, after uvicorn has configured its loggers.
         redact_codec_secret()
-        engine = create_engine(database_url)
+        engine = create_engine(database_url, connect_timeout=DATABASE_CONNECT_TIMEOUT_SECONDS)
         address = temporal_target(settings)
         temporal = await Client.connect(
             address,
@@ -76,7 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sessions=create_session_factory(engine),
             temporal=temporal,
             temporal_address=address,
-            starter=WorkflowStarter.from_settings(temporal, settings),
+            starter=WorkflowStarter.from_settings(
+                temporal, settings, start_timeout_seconds=WORKFLOW_START_TIMEOUT_SECONDS
+            ),
             recent_tokens=recent_tokens,
         )
         try:

@@ -23,6 +23,8 @@ class Services:
     # the problem through health) while Temporal is down.
     temporal: Client
     temporal_address: str
+    # Its starts are bounded (`api.main.WORKFLOW_START_TIMEOUT_SECONDS`): a request never
+    # waits out the client's retries against a Temporal that is down.
     starter: WorkflowStarter
     recent_tokens: RecentTokens = field(default_factory=lambda: RecentTokens(ttl=0))
 

@@ -3,6 +3,10 @@
 Callers start workflows only after the rows commit. A start that fails (Temporal down,
 the API killed halfway) leaves the row `requested`, and the reconciler starts it later;
 a second start of the same id is refused by Temporal, which is what makes that safe.
+
+The API bounds each start (`start_timeout_seconds`): while Temporal is unreachable the
+client retries a start for about ten seconds, which a caller would otherwise wait out.
+A start cut short may still reach Temporal; the reconciler then finds it started.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowHandle
@@ -62,32 +67,53 @@ class WorkflowStarter:
     client: Client
     task_queue: str
     heartbeat_timeout_seconds: float = 30.0
+    # None: as long as the client retries. The API's callers wait for this, so it bounds it.
+    start_timeout_seconds: float | None = None
 
     @classmethod
-    def from_settings(cls, client: Client, settings: Settings) -> WorkflowStarter:
+    def from_settings(
+        cls, client: Client, settings: Settings, *, start_timeout_seconds: float | None = None
+    ) -> WorkflowStarter:
         """How this process starts execution workflows, per the settings."""
-        return cls(client, settings.task_queue, settings.action_heartbeat_timeout)
+        return cls(
+            client,
+            settings.task_queue,
+            settings.action_heartbeat_timeout,
+            start_timeout_seconds=start_timeout_seconds,
+        )
 
     async def start(self, pending: PendingStart) -> bool:
-        """Start the execution's workflow; False when it had been started already."""
+        """Start the execution's workflow; False when it had been started already.
+
+        `TimeoutError` when Temporal has not answered within `start_timeout_seconds`
+        (connecting included: the client connects on first use).
+        """
         execution = pending.execution
         input = self.input_for(pending)
+        bound = self.start_timeout_seconds
         try:
-            await self.client.start_workflow(
-                workflow_type_for(pending.code),
-                input,
-                id=workflow_id_for(execution.id),
-                task_queue=self.task_queue,
-                # Never a second workflow for one row, even after the first has closed.
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=execution_search_attributes(
-                    execution, queued=pending.waits_for_admission
-                ),
-                static_summary=summary_of(execution, pending.code),
-                execution_timeout=input.workflow_time_limit(),
-            )
+            async with asyncio.timeout(bound):
+                await self.client.start_workflow(
+                    workflow_type_for(pending.code),
+                    input,
+                    id=workflow_id_for(execution.id),
+                    task_queue=self.task_queue,
+                    # Never a second workflow for one row, even after the first has closed.
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    search_attributes=execution_search_attributes(
+                        execution, queued=pending.waits_for_admission
+                    ),
+                    static_summary=summary_of(execution, pending.code),
+                    execution_timeout=input.workflow_time_limit(),
+                    # Tells the server too how long the answer is awaited.
+                    rpc_timeout=timedelta(seconds=bound) if bound is not None else None,
+                )
         except WorkflowAlreadyStartedError:
             return False
+        except TimeoutError:
+            if bound is None:
+                raise
+            raise TimeoutError(f"no answer from Temporal within {bound:g} s") from None
         return True
 
     def input_for(self, pending: PendingStart) -> ExecutionInput:
