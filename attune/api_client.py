@@ -1,7 +1,15 @@
-"""The CLI's way into a running Attune: HTTP calls to its API with a bearer token."""
+"""The CLI's way into a running Attune: HTTP calls to its API with a bearer token.
+
+A call that creates something (`idempotent=True`) carries a fresh `Idempotency-Key`, and
+a request that got no answer (no connection, a timeout, a dropped connection, a 502, 503
+or 504 from a proxy or an API without its database) is sent again with the same key: the
+API answers a repeat of one it did with its first answer, so nothing runs twice.
+"""
 
 from __future__ import annotations
 
+import time
+import uuid
 from typing import Any
 
 import httpx
@@ -9,6 +17,13 @@ import httpx
 from attune.config import Settings, SettingsError
 from attune.errors import AttuneError
 from attune.login_file import read_login_token
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+# Statuses that say the request may not have reached the API, or found it unable to work.
+NO_ANSWER_STATUSES = frozenset({502, 503, 504})
+# The pause before each retry: four tries within about 3.5 s.
+RETRY_PAUSES_SECONDS = (0.5, 1.0, 2.0)
+TIMEOUT_SECONDS = 120.0
 
 
 class ApiError(AttuneError):
@@ -41,19 +56,26 @@ def call_api(
     content: bytes | None = None,
     content_type: str | None = None,
     token: str | None = None,
+    idempotent: bool = False,
 ) -> Any:
     """One API call with a JSON `body` (or raw `content`); the decoded JSON answer, or
-    `ApiError` with the API's message. `token` overrides the CLI's token ("" sends none)."""
+    `ApiError` with the API's message. `token` overrides the CLI's token ("" sends none).
+
+    `idempotent`: send an `Idempotency-Key`, and retry a request that got no answer (see
+    the module docstring); without it a request is sent once, since a retry could do twice
+    what the first did.
+    """
     url = f"{settings.public_api_url}/api/v1{path}"
     # `attune login` sends no token: it is how one is got.
     headers = {"Authorization": f"Bearer {token or api_token(settings)}"} if token != "" else {}
     if content_type is not None:
         headers["Content-Type"] = content_type
+    pauses: tuple[float, ...] = ()
+    if idempotent:
+        headers[IDEMPOTENCY_HEADER] = str(uuid.uuid4())  # one per operation, kept in retries
+        pauses = RETRY_PAUSES_SECONDS
     sent: dict[str, Any] = {"content": content} if content is not None else {"json": body}
-    try:
-        response = httpx.request(method, url, headers=headers, timeout=120.0, **sent)
-    except httpx.HTTPError as error:
-        raise ConnectionError(f"cannot reach the Attune API at {url}: {error}") from None
+    response = _send(method, url, headers, sent, pauses)
     if response.status_code >= 400:
         try:
             body = response.json()["error"]
@@ -64,3 +86,26 @@ def call_api(
     if response.status_code == 204:
         return None  # no content: a delete
     return response.json()
+
+
+def _send(
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    sent: dict[str, Any],
+    pauses: tuple[float, ...],
+) -> httpx.Response:
+    """The answer; after each pause in `pauses` the request is sent again if it got none."""
+    for pause in (*pauses, None):
+        try:
+            response = httpx.request(method, url, headers=headers, timeout=TIMEOUT_SECONDS, **sent)
+        except httpx.TransportError as error:
+            if pause is None:
+                raise ConnectionError(f"cannot reach the Attune API at {url}: {error}") from None
+        except httpx.HTTPError as error:
+            raise ConnectionError(f"cannot reach the Attune API at {url}: {error}") from None
+        else:
+            if response.status_code not in NO_ANSWER_STATUSES or pause is None:
+                return response
+        time.sleep(pause)
+    raise AssertionError("unreachable: the last try returns or raises")

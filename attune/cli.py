@@ -251,6 +251,28 @@ def inquiry_respond(
     _run_checked(step)
 
 
+@execution_app.command("run")
+def execution_run(
+    action: Annotated[str, typer.Argument(help="The action to run, e.g. core.echo.")],
+    parameters: Annotated[
+        str, typer.Option(help='A JSON object of the action\'s parameters: \'{"message": "hi"}\'.')
+    ] = "{}",
+) -> None:
+    """Run an action now; prints the new execution. Retried with one Idempotency-Key when
+    the API gives no answer, so it runs once."""
+    from attune.api_client import call_api
+
+    settings = _settings()
+    given = _json_object("--parameters", parameters, example='{"message": "hi"}')
+
+    def step() -> None:
+        body = {"action": action, "parameters": given}
+        execution = call_api(settings, "POST", "/executions", body, idempotent=True)
+        typer.echo(json.dumps(execution, indent=2))
+
+    _run_checked(step)
+
+
 @execution_app.command("re-run")
 def execution_rerun(
     id: Annotated[int, typer.Argument(min=1, help="The execution to run again.")],
@@ -259,7 +281,8 @@ def execution_rerun(
         typer.Option(help='A JSON object of parameters to replace: \'{"message": "hi"}\'.'),
     ] = None,
 ) -> None:
-    """Run an execution's action again with its parameters (and --parameters over them)."""
+    """Run an execution's action again with its parameters (and --parameters over them).
+    Retried with one Idempotency-Key when the API gives no answer, so it runs once."""
     from attune.api_client import call_api
 
     settings = _settings()
@@ -268,7 +291,8 @@ def execution_rerun(
         given = _json_object("--parameters", parameters, example='{"message": "hi"}')
 
     def step() -> None:
-        execution = call_api(settings, "POST", f"/executions/{id}/re-run", {"parameters": given})
+        path = f"/executions/{id}/re-run"
+        execution = call_api(settings, "POST", path, {"parameters": given}, idempotent=True)
         typer.echo(json.dumps(execution, indent=2))
 
     _run_checked(step)
