@@ -11,10 +11,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, InterfaceError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from attune import errors
+from db.outages import lost_connection
 
 logger = logging.getLogger(__name__)
 
@@ -81,17 +82,6 @@ async def _http_error(_: Request, error: Exception) -> JSONResponse:
     )
 
 
-def lost_database(error: Exception) -> bool:
-    """Whether a statement failed because its connection to PostgreSQL went away (the
-    server stopped or restarted mid-request), not because of the statement.
-
-    A connect that fails is `db.engine.DatabaseUnreachable`, a domain error already.
-    """
-    return isinstance(error, DBAPIError) and (
-        error.connection_invalidated or isinstance(error, InterfaceError)
-    )
-
-
 def _lost_database_response() -> JSONResponse:
     return JSONResponse(
         error_body(
@@ -104,7 +94,7 @@ def _lost_database_response() -> JSONResponse:
 
 
 async def _database_error(request: Request, error: Exception) -> JSONResponse:
-    if lost_database(error):
+    if lost_connection(error):
         logger.warning("PostgreSQL connection lost during a request: %s", error)
         return _lost_database_response()
     return await _unexpected_error(request, error)
@@ -116,7 +106,7 @@ async def _unexpected_error(_: Request, error: Exception) -> JSONResponse:
     Also what answers for an error raised outside the routes (the request guard looks up
     tokens), so a lost database is a 503 here too.
     """
-    if lost_database(error):
+    if lost_connection(error):
         return _lost_database_response()
     logger.error("unhandled error", exc_info=error)
     return JSONResponse(

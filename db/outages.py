@@ -22,17 +22,21 @@ FIRST_PAUSE_SECONDS = 0.5
 LONGEST_PAUSE_SECONDS = 5.0
 
 
-def is_database_unreachable(error: BaseException) -> bool:
-    """Whether `error` says the database could not be reached (not that a statement was wrong).
+def lost_connection(error: BaseException) -> bool:
+    """Whether a statement failed because its connection to PostgreSQL went away (the
+    server stopped or restarted mid-statement), not because of the statement itself."""
+    return isinstance(error, DBAPIError) and (
+        error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
+    )
 
-    Refused or dropped connections surface as OSError from asyncpg's connect, or wrapped
-    by SQLAlchemy as an invalidated connection or an Operational/InterfaceError.
+
+def is_database_unreachable(error: BaseException) -> bool:
+    """Whether `error`, raised by database work, says PostgreSQL could not be reached.
+
+    A refused connect surfaces as OSError (`db.engine.DatabaseUnreachable` is one too),
+    a dropped one as `lost_connection`.
     """
-    if isinstance(error, OSError | TimeoutError | ConnectionError):
-        return True
-    if isinstance(error, DBAPIError):
-        return error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
-    return False
+    return isinstance(error, OSError | TimeoutError) or lost_connection(error)
 
 
 async def until_database_answers(
