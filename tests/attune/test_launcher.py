@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import signal
 import socket
@@ -63,10 +64,15 @@ def launched() -> Iterator[list[Running]]:
     """Every `attune up` this test started; any still running at the end is killed."""
     started: list[Running] = []
     yield started
+    kill_all(started)
+
+
+def kill_all(started: list[Running]) -> None:
     for running in started:
         if running.process.poll() is None:
             for child in psutil.Process(running.process.pid).children(recursive=True):
-                child.kill()
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child.kill()
             running.process.kill()
             running.process.wait()
 
@@ -111,16 +117,18 @@ async def wait_until_healthy(running: Running, ports: Ports) -> dict[str, object
     raise AssertionError(f"not healthy in {READY_SECONDS}s:\n{running.log.read_text()}")
 
 
-def process_tree(running: Running, data_dir: Path) -> list[psutil.Process]:
-    """The launcher's descendants, plus PostgreSQL, which pg_ctl detaches from it."""
-    tree = psutil.Process(running.process.pid).children(recursive=True)
-    postmaster_pid = int((data_dir / "postgres" / "postmaster.pid").read_text().split()[0])
-    return [*tree, psutil.Process(postmaster_pid)]
+def process_tree(running: Running) -> list[psutil.Process]:
+    """The launcher's descendants: PostgreSQL and Temporal among them, its children too."""
+    return psutil.Process(running.process.pid).children(recursive=True)
+
+
+# What `attune up` promises for a stop (the worker's 20 s of grace, then 3 s to exit, included).
+STOP_SECONDS = 25.0
 
 
 def stop_with_sigterm(running: Running) -> int:
     running.process.send_signal(signal.SIGTERM)
-    return running.process.wait(timeout=60)
+    return running.process.wait(timeout=STOP_SECONDS)
 
 
 def alive(process: psutil.Process) -> bool:
@@ -177,7 +185,7 @@ async def test_up_serves_stops_cleanly_and_keeps_data(
     assert_private(data_dir)
     token = await check_the_operator_path(ports, data_dir, tmp_path, first)
 
-    tree = process_tree(first, data_dir)
+    tree = process_tree(first)
     names = {process.name() for process in tree}
     assert {"postgres", "temporal"} <= names, names
     assert stop_with_sigterm(first) == 0, first.log.read_text()
@@ -194,7 +202,7 @@ async def test_up_serves_stops_cleanly_and_keeps_data(
     assert description.status == WorkflowExecutionStatus.COMPLETED
     await check_the_timer_kept_its_pace(ports, token, temporal)
 
-    tree = process_tree(second, data_dir)
+    tree = process_tree(second)
     assert stop_with_sigterm(second) == 0, second.log.read_text()
     assert [process for process in tree if alive(process)] == []
 
@@ -341,16 +349,23 @@ def processes_of(data_dir: Path) -> list[psutil.Process]:
     return found
 
 
-async def test_a_part_that_dies_stops_everything_with_exit_1(
+async def test_a_taken_port_stops_the_start_naming_the_port_and_its_holder(
     ports: Ports, data_dir: Path, tmp_path: Path, launched: list[Running]
 ) -> None:
-    # The API cannot bind its port, so its process exits during start-up.
+    # Checked before anything starts: a Temporal server left on its port was once used
+    # unawares, and a taken API port meant an API that could only crash.
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", ports.api))
         squatter.listen()
         running = start_up(ports, data_dir, tmp_path / "failed.log", launched)
-        exit_code = await asyncio.to_thread(running.process.wait, 120)
+        exit_code = await asyncio.to_thread(running.process.wait, 60)
     log = running.log.read_text()
     assert exit_code == 1, log
-    assert "API exited" in log
+    holder = psutil.Process()
+    assert (
+        f"port {ports.api} (the API, 127.0.0.1) is in use by pid {holder.pid} ({holder.name()})"
+        in log
+    )
+    assert f"port {ports.temporal}" not in log
+    assert not (data_dir / "postgres").exists()
     assert processes_of(data_dir) == []
