@@ -12,6 +12,7 @@ import asyncio
 import shutil
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from temporalio.client import Client
@@ -70,11 +71,13 @@ async def start_embedded_temporal(
     namespace: str = "default",
     data_converter: DataConverter = DataConverter.default,
     ui_codec_endpoint: str | None = None,
+    startup_timeout: timedelta | None = None,
 ) -> WorkflowEnvironment:
     """Start the dev server as a child process; `database_file=None` keeps its state in memory.
 
     The environment's client uses `data_converter`; `ui_codec_endpoint` is where the Web UI
-    sends payloads to be decoded (`api.routers.codec`).
+    sends payloads to be decoded (`api.routers.codec`). `startup_timeout` is how long the
+    server may take to answer (None: sdk-core's default, 5 s).
     """
     codec = ["--ui-codec-endpoint", ui_codec_endpoint] if ui_codec_endpoint else []
     return await WorkflowEnvironment.start_local(
@@ -88,6 +91,7 @@ async def start_embedded_temporal(
         dev_server_database_filename=str(database_file) if database_file else None,
         dev_server_log_level="warn",
         dev_server_extra_args=ONE_PARTITION_PER_TASK_QUEUE + codec,
+        dev_server_startup_timeout=startup_timeout,
         data_converter=data_converter,
     )
 

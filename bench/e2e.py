@@ -31,7 +31,9 @@ from attune.config import Settings
 from attune.embedded_postgres import ensure_database, start_embedded_postgres
 from attune.embedded_temporal import start_embedded_temporal
 from attune.encryption_key import generate_encryption_key
-from attune.launcher import Child, spawn, stop_children, wait_for_api
+from attune.launcher import wait_for_api
+from attune.supervision.parts import api_part, worker_part
+from attune.supervision.supervisor import start_part, stop_parts
 from attune.temporal_setup import register_search_attributes
 from bench.bare import BareWorkflow
 from bench.cpu import cpu_by_kind, cpu_spent
@@ -112,12 +114,13 @@ async def run_attune(
         "ATTUNE_ENCRYPTION_KEY": generate_encryption_key(),
         "ATTUNE_LOG_LEVEL": "WARNING",
     }
-    children: list[Child] = []
+    api_process, worker_process = api_part(environment), worker_part(settings, environment)
     try:
-        children.append(await spawn("API", "api", environment))
-        children.append(await spawn("worker", "worker", environment))
+        await start_part(api_process)
+        await start_part(worker_process)
+        assert worker_process.child is not None
         api_url = f"http://{settings.api_host}:{settings.api_port}"
-        await wait_for_api(f"{api_url}/api/v1/health", children)
+        await wait_for_api(f"{api_url}/api/v1/health")
         token = (settings.data_dir / "admin-token").read_text().strip()
         headers = {"Authorization": f"Bearer {token}"}
         limits = httpx.Limits(max_connections=SUBMITTERS)
@@ -155,7 +158,7 @@ async def run_attune(
                     api,
                     str(settings.database_url),
                     workdir,
-                    children[1].process.pid,
+                    worker_process.child.pid,
                     count=fifo_count,
                     limit=limit,
                     send=in_parallel,
@@ -164,7 +167,7 @@ async def run_attune(
                 print(cpu_spent(before, cpu_by_kind()), flush=True)
                 fifo.append((fifo_count, limit, figures))
     finally:
-        await stop_children(children)
+        await stop_parts([[api_process, worker_process]], within=30)
     return RunFigures("Attune end to end", count, elapsed, latencies), fifo
 
 

@@ -28,8 +28,7 @@ from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
 from attune.embedded_postgres import EmbeddedPostgres, ensure_database, start_embedded_postgres
-from attune.embedded_temporal import ONE_PARTITION_PER_TASK_QUEUE, temporal_binary
-from workflows import search_attributes
+from attune.embedded_temporal import start_embedded_temporal
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # as attune.embedded_postgres: no XDG_RUNTIME_DIR is fine
@@ -60,17 +59,11 @@ async def start_temporal(data_converter: DataConverter) -> tuple[WorkflowEnviron
         port = free_port()
         attempt = max(5.0, min(TEMPORAL_ATTEMPT_SECONDS, deadline - time.monotonic()))
         try:
-            environment = await WorkflowEnvironment.start_local(
-                namespace="default",
-                ip="127.0.0.1",
+            environment = await start_embedded_temporal(
                 port=port,
                 ui=False,
-                search_attributes=search_attributes.ALL,
-                dev_server_existing_path=temporal_binary(),
-                dev_server_log_level="warn",
-                dev_server_extra_args=ONE_PARTITION_PER_TASK_QUEUE,
-                dev_server_startup_timeout=timedelta(seconds=attempt),
                 data_converter=data_converter,
+                startup_timeout=timedelta(seconds=attempt),
             )
         except RuntimeError as error:
             if time.monotonic() >= deadline:
