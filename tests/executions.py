@@ -16,6 +16,16 @@ from workflows.execution import ExecutionWorkflow
 TERMINAL = {"completed", "failed", "cancelled", "timeout", "abandoned"}
 
 
+async def request_run(api: httpx.AsyncClient, action: str, parameters: dict[str, Any]) -> int:
+    """`POST /executions`, insisting that it is accepted; the execution's id."""
+    response = await api.post(
+        "/api/v1/executions", json={"action": action, "parameters": parameters}
+    )
+    assert response.status_code == 201, response.text
+    execution_id: int = response.json()["id"]
+    return execution_id
+
+
 async def wait_for_status(
     api: httpx.AsyncClient,
     execution_id: int,

@@ -21,18 +21,30 @@ from db.engine import create_autocommit_session_factory, create_session_factory
 from tests.admission import SHELL_ACTION, limited_action
 from tests.conftest import TemporalServer, make_worker
 from tests.db.factories import unique
-from tests.executions import wait_for_status
+from tests.executions import request_run, wait_for_status
 from tests.pack_folders import register_pack, write_pack
-from tests.worker_processes import start_worker_process
+from tests.worker_processes import worker_process
 
 
-async def run_on_a_worker_process(api: httpx.AsyncClient, action: str, cmd: str) -> int:
-    response = await api.post(
-        "/api/v1/executions", json={"action": action, "parameters": {"cmd": cmd}}
-    )
-    assert response.status_code == 201, response.text
-    execution_id: int = response.json()["id"]
-    return execution_id
+async def ended_on_a_frozen_worker(
+    api: httpx.AsyncClient,
+    temporal: TemporalServer,
+    settings: Settings,
+    tmp_path: Path,
+    cmd: str,
+) -> tuple[int, Path]:
+    """Run `cmd` on a worker process that is frozen (SIGSTOP) mid-run, so it cannot record
+    the ending, and SIGKILLed once the action's guard has written it; the execution's id
+    and the ending file."""
+    action = await shell_action(api, tmp_path)
+    async with worker_process(settings, temporal, settings.data_dir) as worker:
+        execution_id = await request_run(api, action, {"cmd": cmd})
+        await wait_for_status(api, execution_id, {"running"})
+        worker.send_signal(signal.SIGSTOP)
+        ending = ending_path(settings.data_dir / "endings", execution_id)
+        await until(ending.exists, within=10, what="the guard's ending file")
+    assert (await api.get(f"/api/v1/executions/{execution_id}")).json()["status"] == "running"
+    return execution_id, ending
 
 
 async def shell_action(api: httpx.AsyncClient, tmp_path: Path) -> str:
@@ -56,19 +68,9 @@ async def test_an_ending_its_worker_never_recorded_is_recorded_after_its_death(
     settings: Settings,
     tmp_path: Path,
 ) -> None:
-    action = await shell_action(api, tmp_path)
-    worker = await start_worker_process(settings, temporal, settings.data_dir)
-    try:
-        execution_id = await run_on_a_worker_process(api, action, "sleep 1; echo out; exit 3")
-        await wait_for_status(api, execution_id, {"running"})
-        # Frozen, the worker cannot record the ending; its action's guard still writes it.
-        worker.send_signal(signal.SIGSTOP)
-        ending = ending_path(settings.data_dir / "endings", execution_id)
-        await until(ending.exists, within=10, what="the guard's ending file")
-    finally:
-        worker.send_signal(signal.SIGKILL)
-        await worker.wait()
-    assert (await api.get(f"/api/v1/executions/{execution_id}")).json()["status"] == "running"
+    execution_id, ending = await ended_on_a_frozen_worker(
+        api, temporal, settings, tmp_path, "sleep 1; echo out; exit 3"
+    )
 
     # The next worker on this host records it, before Temporal has even retried the run.
     recovered = await recover_endings(
@@ -98,17 +100,9 @@ async def test_a_retried_run_records_the_ending_its_lost_worker_left(
     settings: Settings,
     tmp_path: Path,
 ) -> None:
-    action = await shell_action(api, tmp_path)
-    worker = await start_worker_process(settings, temporal, settings.data_dir)
-    try:
-        execution_id = await run_on_a_worker_process(api, action, "sleep 1; echo out")
-        await wait_for_status(api, execution_id, {"running"})
-        worker.send_signal(signal.SIGSTOP)
-        ending = ending_path(settings.data_dir / "endings", execution_id)
-        await until(ending.exists, within=10, what="the guard's ending file")
-    finally:
-        worker.send_signal(signal.SIGKILL)
-        await worker.wait()
+    execution_id, _ = await ended_on_a_frozen_worker(
+        api, temporal, settings, tmp_path, "sleep 1; echo out"
+    )
 
     # No recovery pass here: Temporal retries the silent run, and that attempt finds it.
     async with make_worker(temporal, engine, settings):
@@ -136,10 +130,9 @@ async def test_every_process_of_a_limited_action_dies_with_its_worker_before_the
 ) -> None:
     action = await limited_action(api, tmp_path, limit=1, action=SHELL_ACTION)
     ticks = tmp_path / "ticks"
-    worker = await start_worker_process(settings, temporal, tmp_path / "worker")
-    try:
-        first = await run_on_a_worker_process(api, action, f"export TICKS={ticks}; {TICKER}")
-        second = await run_on_a_worker_process(api, action, "true")
+    async with worker_process(settings, temporal, tmp_path / "worker"):  # SIGKILLed at the end
+        first = await request_run(api, action, {"cmd": f"export TICKS={ticks}; {TICKER}"})
+        second = await request_run(api, action, {"cmd": "true"})
         await wait_for_status(api, first, {"running"})
         await until(
             lambda: (
@@ -150,9 +143,6 @@ async def test_every_process_of_a_limited_action_dies_with_its_worker_before_the
             within=10,
             what="the subshells",
         )
-    finally:
-        worker.send_signal(signal.SIGKILL)
-        await worker.wait()
     killed_at = time.time()
     pids = [int(pid) for pid in ticks.with_suffix(".pid").read_text().split()]
 

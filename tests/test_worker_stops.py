@@ -29,9 +29,9 @@ from db.models import ExecutionStatus
 from db.repositories import execution as executions
 from tests.conftest import TemporalServer, make_worker
 from tests.db.factories import unique
-from tests.executions import wait_for_status
+from tests.executions import request_run, wait_for_status
 from tests.pack_folders import register_pack, write_pack
-from tests.worker_processes import start_worker_process
+from tests.worker_processes import worker_process
 from tests.workers import running
 from workflows.execution import ExecutionWorkflow
 
@@ -59,15 +59,6 @@ async def work_action(api: httpx.AsyncClient, tmp_path: Path) -> str:
     return f"{ref}.work"
 
 
-async def request(api: httpx.AsyncClient, action: str, seconds: float) -> int:
-    response = await api.post(
-        "/api/v1/executions", json={"action": action, "parameters": {"seconds": seconds}}
-    )
-    assert response.status_code == 201, response.text
-    execution_id: int = response.json()["id"]
-    return execution_id
-
-
 async def test_sigterm_lets_running_actions_finish_and_starts_nothing_new(
     api: httpx.AsyncClient,
     temporal: TemporalServer,
@@ -76,21 +67,16 @@ async def test_sigterm_lets_running_actions_finish_and_starts_nothing_new(
     tmp_path: Path,
 ) -> None:
     action = await work_action(api, tmp_path)
-    worker = await start_worker_process(
+    async with worker_process(
         settings, temporal, tmp_path / "worker", ATTUNE_WORKER_SHUTDOWN_GRACE="20"
-    )
-    try:
-        running_ids = [await request(api, action, 3) for _ in range(4)]
+    ) as worker:
+        running_ids = [await request_run(api, action, {"seconds": 3}) for _ in range(4)]
         for execution_id in running_ids:
             await wait_for_status(api, execution_id, {"running"})
         worker.send_signal(signal.SIGTERM)
         await asyncio.sleep(0.5)  # the worker has begun to stop
-        later = await request(api, action, 0)
+        later = await request_run(api, action, {"seconds": 0})
         exit_code = await asyncio.wait_for(worker.wait(), timeout=20)
-    finally:
-        if worker.returncode is None:
-            worker.kill()
-            await worker.wait()
 
     assert exit_code == 0
     for execution_id in running_ids:
@@ -110,18 +96,13 @@ async def test_an_action_that_outlasts_the_grace_is_abandoned_saying_so(
     api: httpx.AsyncClient, temporal: TemporalServer, settings: Settings, tmp_path: Path
 ) -> None:
     action = await work_action(api, tmp_path)
-    worker = await start_worker_process(
+    async with worker_process(
         settings, temporal, tmp_path / "worker", ATTUNE_WORKER_SHUTDOWN_GRACE="1"
-    )
-    try:
-        execution_id = await request(api, action, 60)
+    ) as worker:
+        execution_id = await request_run(api, action, {"seconds": 60})
         await wait_for_status(api, execution_id, {"running"})
         worker.send_signal(signal.SIGTERM)
         exit_code = await asyncio.wait_for(worker.wait(), timeout=15)
-    finally:
-        if worker.returncode is None:
-            worker.kill()
-            await worker.wait()
 
     assert exit_code == 0
     execution = await wait_for_status(api, execution_id, within=5)
@@ -211,11 +192,8 @@ async def test_a_run_lost_before_its_action_started_runs_on_another_attempt(
         activities=[SilentBeforeItsClaim(real).run_execution, real.finish_execution],
     )
     async with running(worker):
-        response = await api.post(
-            "/api/v1/executions", json={"action": "core.echo", "parameters": {"message": "x"}}
-        )
-        assert response.status_code == 201, response.text
+        execution_id = await request_run(api, "core.echo", {"message": "x"})
         # Heartbeat timeout (3 s here), a retry a second later, then the real run.
-        execution = await wait_for_status(api, response.json()["id"], within=30)
+        execution = await wait_for_status(api, execution_id, within=30)
 
     assert execution["status"] == "completed", execution

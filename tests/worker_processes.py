@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from attune.config import Settings
@@ -33,3 +35,17 @@ async def start_worker_process(
             **environment,
         },
     )
+
+
+@contextlib.asynccontextmanager
+async def worker_process(
+    settings: Settings, temporal: TemporalServer, data_dir: Path, **environment: str
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`start_worker_process` for a block; SIGKILLed at its end if it still runs."""
+    process = await start_worker_process(settings, temporal, data_dir, **environment)
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

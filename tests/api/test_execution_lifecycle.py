@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import CancelledError
 
 from attune.config import Settings
 from attune.engine.execution_requests import find_runnable_action, request_execution
@@ -25,7 +25,7 @@ from tests.conftest import TemporalServer, make_worker
 from tests.db.factories import unique
 from tests.executions import wait_for_status
 from tests.pack_folders import register_pack, write_pack
-from tests.worker_processes import start_worker_process
+from tests.worker_processes import worker_process
 
 # Leaves two sleeping children in its process group and sleeps itself.
 LINGER = """#!/bin/sh
@@ -156,8 +156,11 @@ async def test_cancel_ends_the_execution_and_every_process_of_the_action(
     execution = await wait_for_status(api, execution_id, within=20)
     assert execution["status"] == "cancelled"
     assert alive(pidfile) == []
+    # The run records `cancelled` before its workflow closes (which takes one more task).
     handle = temporal.client.get_workflow_handle(execution["workflow_id"])
-    assert (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
+    with pytest.raises(WorkflowFailureError) as closed:
+        await asyncio.wait_for(handle.result(), 10)
+    assert isinstance(closed.value.cause, CancelledError)
     again = await api.post(f"/api/v1/executions/{execution_id}/cancel")
     assert again.status_code == 409
     assert "cancelled" in again.json()["error"]["message"]
@@ -190,12 +193,8 @@ async def test_a_killed_worker_process_leaves_a_terminal_execution(
     settings: Settings,
     tmp_path: Path,
 ) -> None:
-    process = await start_worker_process(settings, temporal, tmp_path / "worker")
-    try:
+    async with worker_process(settings, temporal, tmp_path / "worker"):  # SIGKILLed at the end
         execution_id, pidfile = await run_linger(api, tmp_path, action_timeout=300)
-    finally:
-        process.send_signal(signal.SIGKILL)
-        await process.wait()
 
     # Every process of the action dies with the worker (its guard sees to it)...
     async with make_worker(temporal, engine, settings):

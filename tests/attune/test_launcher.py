@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import os
 import signal
 import socket
@@ -13,8 +12,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -26,55 +23,14 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from api.schemas.codec import PayloadJson
 from attune.config import decode_encryption_key
 from attune.payload_codec import encrypting_data_converter
-from tests.conftest import free_port
 from tests.executions import wait_for_status
+from tests.launched_systems import Ports, Running
 from tests.pack_folders import write_pack
 from workflows.ping import PingWorkflow
 
 pytestmark = pytest.mark.timeout(300)
 
 READY_SECONDS = 120.0
-
-
-@dataclass
-class Ports:
-    api: int
-    temporal: int
-    ui: int
-
-
-@dataclass
-class Running:
-    process: subprocess.Popen[bytes]
-    log: Path
-
-
-@pytest.fixture
-def ports() -> Ports:
-    return Ports(api=free_port(), temporal=free_port(), ui=free_port())
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
-
-
-@pytest.fixture
-def launched() -> Iterator[list[Running]]:
-    """Every `attune up` this test started; any still running at the end is killed."""
-    started: list[Running] = []
-    yield started
-    kill_all(started)
-
-
-def kill_all(started: list[Running]) -> None:
-    for running in started:
-        if running.process.poll() is None:
-            for child in psutil.Process(running.process.pid).children(recursive=True):
-                with contextlib.suppress(psutil.NoSuchProcess):
-                    child.kill()
-            running.process.kill()
-            running.process.wait()
 
 
 def start_up(ports: Ports, data_dir: Path, log: Path, launched: list[Running]) -> Running:

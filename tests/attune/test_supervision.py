@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -21,10 +21,7 @@ import pytest
 
 from attune.embedded_temporal import temporal_binary
 from tests.attune.test_launcher import (
-    Ports,
-    Running,
     alive,
-    kill_all,
     process_tree,
     processes_of,
     read_markers,
@@ -33,31 +30,15 @@ from tests.attune.test_launcher import (
     wait_until_healthy,
     write_marker,
 )
-from tests.conftest import free_port
 from tests.executions import wait_for_status
+from tests.launched_systems import Ports, Running
+from tests.servers import free_port
 
 pytestmark = pytest.mark.timeout(240)
 
 # The API's probes give up after 3 s; a little more for the request itself on a busy machine.
 HEALTH_TRUTH_SECONDS = 4.0
 GONE_SECONDS = 10.0
-
-
-@pytest.fixture
-def ports() -> Ports:
-    return Ports(api=free_port(), temporal=free_port(), ui=free_port())
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
-
-
-@pytest.fixture
-def launched() -> Iterator[list[Running]]:
-    started: list[Running] = []
-    yield started
-    kill_all(started)
 
 
 def is_api(process: psutil.Process) -> bool:

@@ -4,9 +4,7 @@ it waits for a person; the next worker carries it on to the result an undisturbe
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 import time
 from pathlib import Path
 
@@ -14,8 +12,9 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from attune.config import Settings
-from tests.conftest import TEST_ENCRYPTION_KEY, TemporalServer, make_worker
+from tests.conftest import TemporalServer, make_worker
 from tests.inquiries import wait_for_inquiry
+from tests.worker_processes import start_worker_process
 from tests.workflows.pack_workflows import (
     children_of,
     finished,
@@ -34,24 +33,6 @@ class Flow:
         answer = await ask("Carry on?", ttl=600)
         return [first["result"]["label"], second["result"]["label"], answer]
 """
-
-
-async def start_worker_process(
-    settings: Settings, temporal: TemporalServer, data: Path
-) -> asyncio.subprocess.Process:
-    environment = {
-        **os.environ,
-        "ATTUNE_DATABASE_URL": str(settings.database_url),
-        "TEMPORAL_ADDRESS": temporal.address,
-        "ATTUNE_TASK_QUEUE": settings.task_queue,
-        "ATTUNE_DATA_DIR": str(data),
-        "ATTUNE_ENCRYPTION_KEY": TEST_ENCRYPTION_KEY,
-        "ATTUNE_ACTION_HEARTBEAT_TIMEOUT": "3",
-        "ATTUNE_RECONCILE_INTERVAL": "3600",
-    }
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "attune", "worker", env=environment
-    )
 
 
 async def kill(process: asyncio.subprocess.Process) -> None:

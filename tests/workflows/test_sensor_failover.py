@@ -23,7 +23,8 @@ from tests.sensors import (
     until_events,
     write_sensor_pack,
 )
-from tests.workflows.test_pack_workflow_crash import kill, start_worker_process
+from tests.worker_processes import start_worker_process
+from tests.workflows.test_pack_workflow_crash import kill
 
 
 @contextlib.asynccontextmanager
