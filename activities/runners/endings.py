@@ -20,11 +20,15 @@ import signal
 from pathlib import Path
 from typing import Any
 
+from activities.run_messages import NOT_RETRIED
 from activities.runners.heartbeat import timeout_message
 from activities.runners.types import RunOutput, RunStatus
 from attune.json_limits import json_problem, needs_walk
 
-WORKER_DIED_ERROR = "the worker stopped while the action ran; killed"
+WORKER_DIED_ERROR = (
+    f"the worker running this action died while it ran, and the action's processes were "
+    f"killed with it; {NOT_RETRIED}"
+)
 _TEXT_FIELDS = ("stdout", "stderr")
 _FLAG_FIELDS = ("stdout_truncated", "stderr_truncated", "result_truncated")
 _REASONS = frozenset({"exited", "worker_died", "not_started"})
