@@ -7,18 +7,20 @@ import json
 import time
 import uuid
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlencode
 
 import typer
 import uvicorn
 from rich.console import Console
 
+from attune.cli_executions import execution_app
 from attune.cli_identities import identity_app, login, logout, token_app, whoami
 from attune.cli_keys import key_app
 from attune.cli_rules import rule_app
 from attune.cli_sensors import sensor_app
 from attune.cli_support import cli_settings as _settings
+from attune.cli_support import json_object_option
 from attune.cli_support import run_checked as _run_checked
 from attune.config import (
     required_database_url,
@@ -33,7 +35,6 @@ inquiry_app = typer.Typer(
     help="List and answer inquiries: executions waiting for a person.", no_args_is_help=True
 )
 app.add_typer(inquiry_app, name="inquiry")
-execution_app = typer.Typer(help="Work with executions: runs of actions.", no_args_is_help=True)
 app.add_typer(execution_app, name="execution")
 errors = Console(stderr=True, highlight=False)
 app.add_typer(rule_app, name="rule")
@@ -44,19 +45,6 @@ app.add_typer(token_app, name="token")
 app.command()(login)
 app.command()(logout)
 app.command()(whoami)
-
-
-def _json_object(option: str, text: str, *, example: str) -> dict[str, Any]:
-    """The option's value as a JSON object, or exit 2 with a message naming the option."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        errors.print(f"[bold red]attune:[/] {option} is not JSON: {error}")
-        raise typer.Exit(code=2) from None
-    if not isinstance(value, dict):
-        errors.print(f"[bold red]attune:[/] {option} must be a JSON object, like '{example}'")
-        raise typer.Exit(code=2)
-    return value
 
 
 @app.command()
@@ -242,58 +230,11 @@ def inquiry_respond(
     from attune.api_client import call_api
 
     settings = _settings()
-    response = _json_object("--data", data, example='{"approve": true}')
+    response = json_object_option("--data", data, example='{"approve": true}')
 
     def step() -> None:
         inquiry = call_api(settings, "POST", f"/inquiries/{id}/respond", {"response": response})
         typer.echo(json.dumps(inquiry, indent=2))
-
-    _run_checked(step)
-
-
-@execution_app.command("run")
-def execution_run(
-    action: Annotated[str, typer.Argument(help="The action to run, e.g. core.echo.")],
-    parameters: Annotated[
-        str, typer.Option(help='A JSON object of the action\'s parameters: \'{"message": "hi"}\'.')
-    ] = "{}",
-) -> None:
-    """Run an action now; prints the new execution. Retried with one Idempotency-Key when
-    the API gives no answer, so it runs once."""
-    from attune.api_client import call_api
-
-    settings = _settings()
-    given = _json_object("--parameters", parameters, example='{"message": "hi"}')
-
-    def step() -> None:
-        body = {"action": action, "parameters": given}
-        execution = call_api(settings, "POST", "/executions", body, idempotent=True)
-        typer.echo(json.dumps(execution, indent=2))
-
-    _run_checked(step)
-
-
-@execution_app.command("re-run")
-def execution_rerun(
-    id: Annotated[int, typer.Argument(min=1, help="The execution to run again.")],
-    parameters: Annotated[
-        str | None,
-        typer.Option(help='A JSON object of parameters to replace: \'{"message": "hi"}\'.'),
-    ] = None,
-) -> None:
-    """Run an execution's action again with its parameters (and --parameters over them).
-    Retried with one Idempotency-Key when the API gives no answer, so it runs once."""
-    from attune.api_client import call_api
-
-    settings = _settings()
-    given: dict[str, Any] = {}
-    if parameters is not None:
-        given = _json_object("--parameters", parameters, example='{"message": "hi"}')
-
-    def step() -> None:
-        path = f"/executions/{id}/re-run"
-        execution = call_api(settings, "POST", path, {"parameters": given}, idempotent=True)
-        typer.echo(json.dumps(execution, indent=2))
 
     _run_checked(step)
 

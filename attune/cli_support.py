@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -12,6 +14,19 @@ from attune.errors import AttuneError
 from attune.logs import configure_logging
 
 errors = Console(stderr=True, highlight=False)
+
+
+def json_object_option(option: str, text: str, *, example: str) -> dict[str, Any]:
+    """The option's value as a JSON object, or exit 2 with a message naming the option."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        errors.print(f"[bold red]attune:[/] {option} is not JSON: {error}")
+        raise typer.Exit(code=2) from None
+    if not isinstance(value, dict):
+        errors.print(f"[bold red]attune:[/] {option} must be a JSON object, like '{example}'")
+        raise typer.Exit(code=2)
+    return value
 
 
 def cli_settings() -> Settings:
