@@ -188,43 +188,53 @@ class ExecutionActivities:
         """The execution was not runnable: say why, and end it if nobody else will.
 
         A later attempt (Temporal retries a run whose worker went silent) finds the action
-        started by the lost attempt: it is ended, never run again.
+        started by the lost attempt: it is ended, never run again. A rare path, so the
+        summary is read back from the row, whoever ended it.
         """
         current = await self._current_outcome(input.execution_id)
         if current.status == ExecutionStatus.CANCELING:
             # Cancelled before it ran, and the cancel never reached the workflow (the
             # API died, or Temporal refused the call): honour it now.
-            return await self._finish(
+            current = await self._finish(
                 input.execution_id,
                 ExecutionStatus.CANCELLED,
                 error=CANCELLED_BEFORE_RUN,
                 queued=input.admission_queued,
             )
-        if current.status == ExecutionStatus.RUNNING and attempt > 1:
-            # The lost attempt's action may have ended, its guard writing the ending here
-            # (when this worker shares its host and data directory).
-            path = self._ending_file(input.execution_id)
-            output = read_ending(path) if path is not None else None
-            if output is None:
-                outcome = await self._finish(
-                    input.execution_id,
-                    ExecutionStatus.ABANDONED,
-                    error=STARTED_THEN_LOST,
-                    queued=input.admission_queued,
-                )
-            else:
-                outcome = await record_ending(
-                    self._sessions,
-                    self._transactions,
-                    input.execution_id,
-                    ended_status(output),
-                    result=storable(output),
-                    error=output.error,
-                    queued=input.admission_queued,
-                )
-            self._forget_ending(input.execution_id)
-            return outcome
-        return current
+        elif current.status == ExecutionStatus.RUNNING and attempt > 1:
+            current = await self._end_lost_run(input)
+        return await self._with_row_summary(current)
+
+    async def _end_lost_run(self, input: RunExecutionInput) -> ExecutionOutcome:
+        """End a run a lost attempt started: as the action ended, when its guard left the
+        ending here (this worker shares the lost one's host and data directory), else
+        `abandoned`."""
+        path = self._ending_file(input.execution_id)
+        output = read_ending(path) if path is not None else None
+        outcome = await record_ending(
+            self._sessions,
+            self._transactions,
+            input.execution_id,
+            ExecutionStatus.ABANDONED if output is None else ended_status(output),
+            result=None if output is None else storable(output),
+            error=STARTED_THEN_LOST if output is None else output.error,
+            queued=input.admission_queued,
+        )
+        self._forget_ending(input.execution_id)
+        return outcome
+
+    async def _with_row_summary(self, outcome: ExecutionOutcome) -> ExecutionOutcome:
+        """The outcome with its summary read back from the row, which holds whatever ran."""
+        async with self._sessions() as session:
+            row = await executions.repository.get(session, id=outcome.execution_id)
+        columns = {
+            "id": row.id,
+            "action_ref": row.action_ref,
+            "parameters": row.parameters,
+            "result": row.result,
+            "error": row.error,
+        }
+        return replace(outcome, summary=summarize_row(columns, api_url=self._runner.api_url))
 
     def _why_cancelled(
         self, details: activity.ActivityCancellationDetails | None
@@ -245,17 +255,7 @@ class ExecutionActivities:
             error=input.error,
             queued=input.admission_queued,
         )
-        # A rare path: the summary is read back from the row, which holds whatever ran.
-        async with self._sessions() as session:
-            row = await executions.repository.get(session, id=input.execution_id)
-        columns = {
-            "id": row.id,
-            "action_ref": row.action_ref,
-            "parameters": row.parameters,
-            "result": row.result,
-            "error": row.error,
-        }
-        return replace(outcome, summary=summarize_row(columns, api_url=self._runner.api_url))
+        return await self._with_row_summary(outcome)
 
     async def _claim(
         self, execution_id: int, workflow_id: str, scheduled_at: datetime

@@ -90,7 +90,30 @@ async def test_an_ending_its_worker_never_recorded_is_recorded_after_its_death(
     assert not ending.exists()
     async with make_worker(temporal, engine, settings):  # the workflow ends as recorded
         handle = temporal.client.get_workflow_handle(execution["workflow_id"])
-        assert (await asyncio.wait_for(handle.result(), 30))["status"] == "failed"
+        outcome = await asyncio.wait_for(handle.result(), 30)
+    assert outcome["status"] == "failed"
+    # What the Web UI shows of it, read back from the row the recovery wrote.
+    assert (outcome["summary"]["exit_code"], outcome["summary"]["stdout"]) == (3, "out\n")
+
+
+async def test_a_garbled_ending_is_left_for_a_person_and_ends_nothing(
+    temporal: TemporalServer, engine: AsyncEngine, settings: Settings
+) -> None:
+    endings = settings.data_dir / "endings"
+    endings.mkdir(parents=True)
+    garbled = ending_path(endings, 999_999_999)
+    garbled.write_text('{"format": 1, "reason": "exited", "exit_code"')  # cut short
+
+    recovered = await recover_endings(
+        endings,
+        create_autocommit_session_factory(engine),
+        create_session_factory(engine),
+        temporal.client,
+        older_than=timedelta(0),
+    )
+
+    assert recovered == []
+    assert garbled.exists()
 
 
 async def test_a_retried_run_records_the_ending_its_lost_worker_left(
@@ -107,9 +130,12 @@ async def test_a_retried_run_records_the_ending_its_lost_worker_left(
     # No recovery pass here: Temporal retries the silent run, and that attempt finds it.
     async with make_worker(temporal, engine, settings):
         execution = await wait_for_status(api, execution_id, within=30)
+        handle = temporal.client.get_workflow_handle(execution["workflow_id"])
+        outcome = await asyncio.wait_for(handle.result(), 30)
 
     assert execution["status"] == "completed", execution
     assert execution["result"]["stdout"] == "out\n"
+    assert outcome["summary"]["stdout"] == "out\n"
 
 
 # A background shell ticking into $TICKS and a setsid'd one sleeping, each writing its pid.
