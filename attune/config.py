@@ -134,6 +134,16 @@ class Settings(BaseSettings):
         description="After SIGTERM, how long a worker lets running actions finish before it "
         "ends the rest `abandoned` (kept under `attune up`'s 25 s stop).",
     )
+    restart_delay: Seconds = Field(
+        default=1.0,
+        description="`attune up` restarts a part that ended after this many seconds, doubled "
+        "with each quick failure up to 30.",
+    )
+    worker_sticky_timeout: Seconds = Field(
+        default=10.0,
+        description="How long a workflow's next task waits for the worker that holds it in "
+        "memory before any worker takes it: after a worker dies, its workflows pause this long.",
+    )
     reconcile_interval: Seconds = Field(
         default=15.0, description="How often workers look for executions left unstarted."
     )

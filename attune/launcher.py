@@ -180,7 +180,9 @@ async def run_system(settings: Settings, system: System) -> None:
     """Bring the system up and keep it up; return never, raise what stops it."""
     settings, banner = await bring_up(settings, system)
     # Supervised from here: an API that dies while starting is restarted like any other.
-    supervision = asyncio.ensure_future(supervise(system.parts))
+    supervision = asyncio.ensure_future(
+        supervise(system.parts, first_restart_delay=settings.restart_delay)
+    )
     try:
         console.print("waiting for the API to report healthy ...")
         health = asyncio.ensure_future(

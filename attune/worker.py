@@ -88,6 +88,7 @@ def build_worker(
     engine: AsyncEngine,
     runner_settings: RunnerSettings | None = None,
     heartbeat_timeout_seconds: float = 30.0,
+    sticky_timeout_seconds: float = 10.0,
 ) -> Worker:
     """A worker with all of Attune's workflows and activities registered.
 
@@ -144,6 +145,9 @@ def build_worker(
         ],
         workflow_runner=PACK_SANDBOX,
         graceful_shutdown_timeout=shutdown_grace(runner_settings),
+        # A worker that died never gives its cached workflows back: Temporal moves their next
+        # task to the shared queue only once this has passed.
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=sticky_timeout_seconds),
         max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
         default_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
         # Eager activity execution stays on here: Temporal only runs an activity eagerly on
@@ -257,6 +261,7 @@ async def run_worker(settings: Settings) -> None:
             engine=engine,
             runner_settings=runner,
             heartbeat_timeout_seconds=settings.action_heartbeat_timeout,
+            sticky_timeout_seconds=settings.worker_sticky_timeout,
         ):
             logger.info("worker polling task queue %r on %s", settings.task_queue, address)
             await stop.wait()

@@ -157,6 +157,8 @@ def settings(
         action_kill_grace=1.0,
         # A test's worker stops at the end of its block: running actions get a moment.
         worker_shutdown_grace=1.0,
+        # A killed worker's workflows move on to the next worker within seconds, not ten.
+        worker_sticky_timeout=2.0,
     )
 
 
@@ -185,6 +187,7 @@ def make_worker(
             engine=engine,
             runner_settings=runner_settings_from(settings),
             heartbeat_timeout_seconds=settings.action_heartbeat_timeout,
+            sticky_timeout_seconds=settings.worker_sticky_timeout,
         )
     )
 

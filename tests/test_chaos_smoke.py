@@ -21,7 +21,7 @@ async def test_a_killed_worker_loses_no_execution() -> None:
         executions=20,
         deadline_s=40.0,
         # A dead worker's runs are noticed within seconds, not the default 30.
-        environment={"ATTUNE_ACTION_HEARTBEAT_TIMEOUT": "5"},
+        environment={"ATTUNE_ACTION_HEARTBEAT_TIMEOUT": "5", "ATTUNE_WORKER_STICKY_TIMEOUT": "2"},
     )
     report = result.details()
     assert result.error is None, report

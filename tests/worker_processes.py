@@ -32,6 +32,7 @@ async def start_worker_process(
             "ATTUNE_DATA_DIR": str(data_dir),
             "ATTUNE_RECONCILE_INTERVAL": "3600",
             "ATTUNE_ACTION_HEARTBEAT_TIMEOUT": str(settings.action_heartbeat_timeout),
+            "ATTUNE_WORKER_STICKY_TIMEOUT": str(settings.worker_sticky_timeout),
             **environment,
         },
     )

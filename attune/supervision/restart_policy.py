@@ -1,9 +1,10 @@
 """When a child that ended is started again, and when restarting is no longer worth it.
 
-A child that ends is restarted after a delay that starts at one second and doubles with
-each quick failure, up to thirty; a child that had run for a minute starts from one second
-again. A child that needs more than five restarts within two minutes is in a crash loop:
-restarting it again would only hide the fault, so the whole system stops instead.
+A child that ends is restarted after a delay that starts at one second
+(`ATTUNE_RESTART_DELAY`) and doubles with each quick failure, up to thirty; a child that
+had run for a minute starts from the first delay again. A child that needs more than five
+restarts within two minutes is in a crash loop: restarting it again would only hide the
+fault, so the whole system stops instead.
 """
 
 from __future__ import annotations
@@ -29,8 +30,12 @@ class RestartPolicy:
     """The restart history of one child."""
 
     name: str
+    first_delay: float = FIRST_RESTART_DELAY_SECONDS
     _restarts: deque[float] = field(default_factory=deque)
-    _delay: float = FIRST_RESTART_DELAY_SECONDS
+    _delay: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._delay = self.first_delay
 
     def delay_after_exit(self, *, ran_for: float, now: float) -> float:
         """Seconds to wait before the next start; raises `CrashLoop` when there should be none."""
@@ -42,7 +47,7 @@ class RestartPolicy:
                 f"{CRASH_LOOP_WINDOW_SECONDS:g}s: a crash loop"
             )
         if ran_for >= HEALTHY_RUN_SECONDS:
-            self._delay = FIRST_RESTART_DELAY_SECONDS
+            self._delay = self.first_delay
         delay = self._delay
         self._delay = min(self._delay * 2, MAX_RESTART_DELAY_SECONDS)
         self._restarts.append(now)

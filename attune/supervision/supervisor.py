@@ -71,9 +71,12 @@ async def start_part(part: Part) -> None:
     raise StartFailed(f"{part.name} was not ready within {READY_TIMEOUT_SECONDS:g}s")
 
 
-async def supervise(parts: Sequence[Part]) -> NoReturn:
+async def supervise(parts: Sequence[Part], *, first_restart_delay: float) -> NoReturn:
     """Restart every part that ends, with backoff, until one is in a crash loop (raised)."""
-    keepers = [asyncio.create_task(_keep_running(part), name=part.name) for part in parts]
+    keepers = [
+        asyncio.create_task(_keep_running(part, first_restart_delay), name=part.name)
+        for part in parts
+    ]
     try:
         done, _ = await asyncio.wait(keepers, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
@@ -85,8 +88,8 @@ async def supervise(parts: Sequence[Part]) -> NoReturn:
         await asyncio.gather(*keepers, return_exceptions=True)
 
 
-async def _keep_running(part: Part) -> NoReturn:
-    policy = RestartPolicy(part.name)
+async def _keep_running(part: Part, first_restart_delay: float) -> NoReturn:
+    policy = RestartPolicy(part.name, first_restart_delay)
     while True:
         child = part.child
         assert child is not None, f"{part.name} was not started"

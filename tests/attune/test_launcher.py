@@ -33,7 +33,10 @@ pytestmark = pytest.mark.timeout(300)
 READY_SECONDS = 120.0
 
 
-def start_up(ports: Ports, data_dir: Path, log: Path, launched: list[Running]) -> Running:
+def start_up(
+    ports: Ports, data_dir: Path, log: Path, launched: list[Running], **settings: str
+) -> Running:
+    """`attune up` on `ports`; `settings` adds ATTUNE_* values to its environment."""
     environment = {
         name: value
         for name, value in os.environ.items()
@@ -44,6 +47,7 @@ def start_up(ports: Ports, data_dir: Path, log: Path, launched: list[Running]) -
         "ATTUNE_API_PORT": str(ports.api),
         "ATTUNE_TEMPORAL_PORT": str(ports.temporal),
         "ATTUNE_TEMPORAL_UI_PORT": str(ports.ui),
+        **settings,
     }
     with log.open("wb") as output:
         process = subprocess.Popen(

@@ -175,7 +175,8 @@ async def test_a_dead_temporal_or_postgresql_is_restarted_and_health_tells_the_t
 async def test_a_dead_api_or_worker_is_restarted_until_a_crash_loop(
     ports: Ports, data_dir: Path, tmp_path: Path, launched: list[Running]
 ) -> None:
-    running = start_up(ports, data_dir, tmp_path / "up.log", launched)
+    # Restarts 0.2 s, 0.4 s, ... apart: the crash loop comes in seconds, not half a minute.
+    running = start_up(ports, data_dir, tmp_path / "up.log", launched, ATTUNE_RESTART_DELAY="0.2")
     await wait_until_healthy(running, ports)
     before = await echo(ports, data_dir, "before the API died")
 
@@ -211,6 +212,7 @@ async def test_a_dead_api_or_worker_is_restarted_until_a_crash_loop(
     log = running.log.read_text()
     assert running.process.wait() == 1, log
     assert "worker ended again after 5 restarts within 120s: a crash loop" in log
+    assert "restarting worker in 0.4s" in log, log  # ATTUNE_RESTART_DELAY, doubled
     assert_all_gone(tree, data_dir)
 
 

@@ -32,6 +32,12 @@ def test_a_healthy_run_starts_the_delays_over() -> None:
     assert policy.delay_after_exit(ran_for=HEALTHY_RUN_SECONDS, now=80) == 1
 
 
+def test_a_configured_first_delay_doubles_from_there_and_is_where_a_healthy_run_resets() -> None:
+    policy = RestartPolicy("worker", first_delay=0.25)
+    assert [policy.delay_after_exit(ran_for=1, now=step) for step in range(3)] == [0.25, 0.5, 1]
+    assert policy.delay_after_exit(ran_for=HEALTHY_RUN_SECONDS, now=90) == 0.25
+
+
 def test_too_many_restarts_within_the_window_is_a_crash_loop() -> None:
     policy = RestartPolicy("Temporal")
     for second in range(CRASH_LOOP_RESTARTS):
