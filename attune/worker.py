@@ -156,6 +156,20 @@ def build_worker(
     )
 
 
+def worker_from_settings(
+    client: Client, engine: AsyncEngine, settings: Settings, runner: RunnerSettings
+) -> Worker:
+    """`build_worker` as `settings` configure it: the worker `attune worker` runs."""
+    return build_worker(
+        client,
+        task_queue=settings.task_queue,
+        engine=engine,
+        runner_settings=runner,
+        heartbeat_timeout_seconds=settings.action_heartbeat_timeout,
+        sticky_timeout_seconds=settings.worker_sticky_timeout,
+    )
+
+
 def build_rate_limited_queues(
     client: Client,
     *,
@@ -255,14 +269,7 @@ async def run_worker(settings: Settings) -> None:
         )
     )
     try:
-        async with build_worker(
-            client,
-            task_queue=settings.task_queue,
-            engine=engine,
-            runner_settings=runner,
-            heartbeat_timeout_seconds=settings.action_heartbeat_timeout,
-            sticky_timeout_seconds=settings.worker_sticky_timeout,
-        ):
+        async with worker_from_settings(client, engine, settings, runner):
             logger.info("worker polling task queue %r on %s", settings.task_queue, address)
             await stop.wait()
             logger.info("worker stopping")

@@ -26,7 +26,7 @@ from attune.config import Settings, decode_encryption_key
 from attune.packs.registrar import register_pack_folder
 from attune.payload_codec import encrypting_data_converter
 from attune.temporal_setup import connect_temporal, register_search_attributes
-from attune.worker import build_worker, runner_settings_from
+from attune.worker import runner_settings_from, worker_from_settings
 from db import migrate
 from db.engine import create_engine, create_session_factory
 from db.models import PermissionAssignment
@@ -181,14 +181,7 @@ def make_worker(
 ) -> AbstractAsyncContextManager[Worker]:
     """A real worker for this test's task queue, running for an `async with` block."""
     return running(
-        build_worker(
-            temporal.client,
-            task_queue=settings.task_queue,
-            engine=engine,
-            runner_settings=runner_settings_from(settings),
-            heartbeat_timeout_seconds=settings.action_heartbeat_timeout,
-            sticky_timeout_seconds=settings.worker_sticky_timeout,
-        )
+        worker_from_settings(temporal.client, engine, settings, runner_settings_from(settings))
     )
 
 

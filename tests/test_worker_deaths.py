@@ -22,7 +22,6 @@ from tests.admission import SHELL_ACTION, limited_action
 from tests.conftest import TemporalServer, make_worker
 from tests.db.factories import unique
 from tests.executions import request_run, wait_for_status
-from tests.inquiries import start_ask
 from tests.pack_folders import register_pack, write_pack
 from tests.worker_processes import worker_process
 
@@ -137,31 +136,6 @@ async def test_a_retried_run_records_the_ending_its_lost_worker_left(
     assert execution["status"] == "completed", execution
     assert execution["result"]["stdout"] == "out\n"
     assert outcome["summary"]["stdout"] == "out\n"
-
-
-async def test_a_dead_workers_waiting_workflow_moves_on_after_the_sticky_timeout(
-    api: httpx.AsyncClient,
-    temporal: TemporalServer,
-    engine: AsyncEngine,
-    settings: Settings,
-    tmp_path: Path,
-) -> None:
-    # The answer's workflow task goes first to the dead worker's own (sticky) queue: it is
-    # moved on after ATTUNE_WORKER_STICKY_TIMEOUT (2 s here), not Temporal's default 10 s.
-    assert settings.worker_sticky_timeout == 2.0
-    async with worker_process(settings, temporal, tmp_path / "worker"):  # SIGKILLed at the end
-        execution_id, inquiry = await start_ask(api)
-
-    async with make_worker(temporal, engine, settings):
-        answered_at = time.monotonic()
-        answer = {"response": {"approve": True}}
-        response = await api.post(f"/api/v1/inquiries/{inquiry['id']}/respond", json=answer)
-        assert response.status_code == 200, response.text
-        execution = await wait_for_status(api, execution_id, within=30)
-        waited = time.monotonic() - answered_at
-
-    assert execution["status"] == "completed", execution
-    assert waited < 8, f"the answered workflow waited {waited:.1f}s for the dead worker"
 
 
 # A background shell ticking into $TICKS and a setsid'd one sleeping, each writing its pid.
