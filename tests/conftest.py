@@ -32,7 +32,7 @@ from db.engine import create_engine, create_session_factory
 from db.models import PermissionAssignment
 from db.repositories import identity as identities
 from db.repositories import permission_set as permission_sets
-from tests.servers import ensure_database_when_ready, start_postgres, start_temporal
+from tests.servers import ensure_database_when_ready, skip_fsync, start_postgres, start_temporal
 from tests.servers import free_port as free_port  # where other tests have always found it
 from tests.workers import running
 
@@ -73,6 +73,7 @@ async def database_url(postgres_admin: str | None, tmp_path_factory: pytest.Temp
     else:
         assert postgres_admin is not None
         url = await ensure_database_when_ready(postgres_admin, TEST_DATABASE)
+        await skip_fsync(postgres_admin)
     await migrate.upgrade(url)
     return url
 

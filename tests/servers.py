@@ -100,3 +100,15 @@ async def ensure_database_when_ready(socket_dir: str, name: str) -> str:
                 raise
             logger.warning("PostgreSQL refused a connection, trying again: %s", error)
             await asyncio.sleep(RETRY_PAUSE_SECONDS)
+
+
+async def skip_fsync(socket_dir: str) -> None:
+    """Turn fsync off on the session's throwaway server: nothing here must outlive a crash
+    of the machine, and a commit that waits on a slow disk stalls every test behind it.
+    A killed PostgreSQL process still loses nothing: what it wrote is in the OS's cache."""
+    connection = await asyncpg.connect(user="postgres", database="postgres", host=socket_dir)
+    try:
+        await connection.execute("ALTER SYSTEM SET fsync = off")
+        await connection.execute("SELECT pg_reload_conf()")
+    finally:
+        await connection.close()
