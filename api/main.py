@@ -34,6 +34,7 @@ from api.routers import (
     sessions,
     triggers,
     webhooks,
+    workers,
 )
 from api.services import Services
 from attune.auth.recent_tokens import RecentTokens
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api_tokens,
         permission_sets,
         audit,
+        workers,
     ):
         app.include_router(
             resource.router,

@@ -22,6 +22,7 @@ from attune.cli_sensors import sensor_app
 from attune.cli_support import cli_settings as _settings
 from attune.cli_support import json_object_option
 from attune.cli_support import run_checked as _run_checked
+from attune.cli_workers import worker_app
 from attune.config import (
     required_database_url,
     temporal_target,
@@ -39,6 +40,7 @@ app.add_typer(execution_app, name="execution")
 errors = Console(stderr=True, highlight=False)
 app.add_typer(rule_app, name="rule")
 app.add_typer(sensor_app, name="sensor")
+app.add_typer(worker_app, name="worker")
 app.add_typer(key_app, name="key")
 app.add_typer(identity_app, name="identity")
 app.add_typer(token_app, name="token")
@@ -81,16 +83,6 @@ def api() -> None:
         )
 
     _run_checked(step)
-
-
-@app.command()
-def worker() -> None:
-    """Run a Temporal worker; start as many as you like, on any machine."""
-    from attune.encryption_key import with_encryption_key
-    from attune.worker import run_worker
-
-    settings = _settings()
-    _run_checked(lambda: asyncio.run(run_worker(with_encryption_key(settings))))
 
 
 @app.command()

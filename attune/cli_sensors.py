@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from enum import StrEnum
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from attune.cli_support import cli_settings, run_checked
+from attune.cli_support import Output, OutputOption, print_items, stamp_text
 
 sensor_app = typer.Typer(
     help="Sensors: pack code that watches something and emits events.", no_args_is_help=True
@@ -28,31 +25,15 @@ def sensors() -> None:
     # A callback keeps `sensor` a group, so `attune sensor list` stays `list` as more come.
 
 
-class Output(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-
-
 @sensor_app.command("list")
 def sensor_list(
     pack: Annotated[str | None, typer.Option(help="Only this pack's sensors.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many, in ref order.")] = 100,
-    output: Annotated[Output, typer.Option("--output", "-o", help="table or json.")] = Output.TABLE,
+    output: OutputOption = Output.TABLE,
 ) -> None:
     """List sensors with their status: running, starting, failing (and why) or disabled."""
-    from attune.api_client import call_api
-
-    settings = cli_settings()
     query = urlencode({"limit": limit} | ({"pack": pack} if pack is not None else {}))
-
-    def step() -> None:
-        page = call_api(settings, "GET", f"/sensors?{query}")
-        if output is Output.JSON:
-            typer.echo(json.dumps(page["items"], indent=2))
-        else:
-            Console(highlight=False).print(sensor_table(page["items"]))
-
-    run_checked(step)
+    print_items(f"/sensors?{query}", output, sensor_table)
 
 
 def sensor_table(sensors: Sequence[Mapping[str, Any]]) -> Table | str:
@@ -74,15 +55,11 @@ def sensor_table(sensors: Sequence[Mapping[str, Any]]) -> Table | str:
             Text(str(sensor["ref"])),
             Text(status, style=STATUS_STYLES.get(status, "")),
             Text(f"{interval}s" if interval is not None else "-"),
-            Text(_when(sensor.get("last_poll_at"))),
+            Text(stamp_text(sensor.get("last_poll_at"))),
             Text(", ".join(sensor.get("trigger_refs") or [])),
             Text(_first_line(sensor.get("last_error"))),
         )
     return table
-
-
-def _when(stamp: Any) -> str:
-    return stamp.replace("T", " ")[:19] if isinstance(stamp, str) else "never"
 
 
 def _first_line(error: Any) -> str:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from enum import StrEnum
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from attune.config import Settings, SettingsError, load_settings
 from attune.errors import AttuneError
@@ -50,3 +52,36 @@ def run_checked(step: Callable[[], None]) -> None:
     except (ConnectionError, OSError, AttuneError) as error:
         errors.print(f"[bold red]attune:[/] {error}")
         raise typer.Exit(code=1) from None
+
+
+def stamp_text(stamp: Any) -> str:
+    """An API timestamp as a table shows it (`2026-12-01 09:00:00`), or `never`."""
+    return stamp.replace("T", " ")[:19] if isinstance(stamp, str) else "never"
+
+
+class Output(StrEnum):
+    """How a list command prints: a table for people, the API's items as JSON for scripts."""
+
+    TABLE = "table"
+    JSON = "json"
+
+
+OutputOption = Annotated[Output, typer.Option("--output", "-o", help="table or json.")]
+
+
+def print_items(
+    path: str, output: Output, table: Callable[[Sequence[Mapping[str, Any]]], Table | str]
+) -> None:
+    """GET `path` from the API and print its page's items; exits as `run_checked` does."""
+    from attune.api_client import call_api
+
+    settings = cli_settings()
+
+    def step() -> None:
+        items = call_api(settings, "GET", path)["items"]
+        if output is Output.JSON:
+            typer.echo(json.dumps(items, indent=2))
+        else:
+            Console(highlight=False).print(table(items))
+
+    run_checked(step)

@@ -144,6 +144,11 @@ class Settings(BaseSettings):
         description="How long a workflow's next task waits for the worker that holds it in "
         "memory before any worker takes it: after a worker dies, its workflows pause this long.",
     )
+    worker_heartbeat_interval: Seconds = Field(
+        default=5.0,
+        description="How often a worker stamps its row in `worker`; silent for three of "
+        "these, it shows as lost.",
+    )
     reconcile_interval: Seconds = Field(
         default=15.0, description="How often workers look for executions left unstarted."
     )

@@ -33,6 +33,7 @@ from attune.engine.workflow_starts import WorkflowStarter
 from attune.payload_codec import NO_KEY
 from attune.rate_limited_queues import REFRESH_INTERVAL, RateLimitedQueues
 from attune.temporal_setup import connect_temporal
+from attune.worker_presence import Presence, keep_present
 from db.engine import create_autocommit_session_factory, create_engine, create_session_factory
 from db.repositories import workflow_code
 from workflows.execution import ExecutionWorkflow
@@ -268,6 +269,15 @@ async def run_worker(settings: Settings) -> None:
             stop=stop,
         )
     )
+    presence = asyncio.create_task(
+        keep_present(
+            create_session_factory(engine),
+            Presence.of_this_process(
+                client.identity, (settings.task_queue,), settings.worker_heartbeat_interval
+            ),
+            stop=stop,
+        )
+    )
     try:
         async with worker_from_settings(client, engine, settings, runner):
             logger.info("worker polling task queue %r on %s", settings.task_queue, address)
@@ -279,4 +289,5 @@ async def run_worker(settings: Settings) -> None:
         await event_sources
         await pollers
         await endings
+        await presence  # last: the row says stopped once nothing of the worker runs
         await engine.dispose()

@@ -36,6 +36,7 @@ class Resource(StrEnum):
     IDENTITY = "identity"
     PERMISSION_SET = "permission_set"
     AUDIT = "audit"
+    WORKER = "worker"
 
 
 class Verb(StrEnum):
@@ -65,6 +66,7 @@ VERBS: Mapping[Resource, frozenset[Verb]] = {
     Resource.IDENTITY: _MANAGE,
     Resource.PERMISSION_SET: _MANAGE,
     Resource.AUDIT: frozenset({Verb.VIEW}),
+    Resource.WORKER: frozenset({Verb.VIEW}),
 }
 """The verbs that mean something on each resource; a grant of any other is refused.
 A pack's verbs are those of its content, since they pass down."""

@@ -91,6 +91,7 @@ async def test_the_openapi_document_describes_every_route(api: httpx.AsyncClient
         ("POST", "/api/v1/identities/{login}/tokens"),
         ("DELETE", "/api/v1/identities/{login}/tokens/{id}"),
         ("GET", "/api/v1/audit"),
+        ("GET", "/api/v1/workers"),
         ("GET", "/api/v1/packs"),
         ("GET", "/api/v1/packs/{ref}"),
         ("POST", "/api/v1/packs/register"),

@@ -1,0 +1,86 @@
+"""Every `attune worker` process records itself: its row appears, beats, goes inactive on a
+clean stop and shows as lost once SIGKILL silenced it."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from attune.config import Settings
+from attune.worker_presence import attune_version
+from tests.conftest import TemporalServer
+from tests.worker_processes import start_worker_process
+
+# A fast beat, so that three missed ones (lost) take a second and a half.
+BEAT = {"ATTUNE_WORKER_HEARTBEAT_INTERVAL": "0.5"}
+
+
+async def row_of(
+    api: httpx.AsyncClient, pid: int, *, state: str | None = None, within: float = 30
+) -> dict[str, Any]:
+    """The worker row of process `pid`, once it exists (and is in `state`, if given)."""
+    deadline = time.monotonic() + within
+    while True:
+        page = await api.get("/api/v1/workers", params={"limit": 1000})
+        assert page.status_code == 200, page.text
+        rows = [row for row in page.json()["items"] if row["pid"] == pid]
+        if rows and (state is None or rows[0]["state"] == state):
+            row: dict[str, Any] = rows[0]
+            return row
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no worker row of pid {pid} in state {state} within {within}s")
+        await asyncio.sleep(0.1)
+
+
+async def test_a_worker_records_itself_beats_and_goes_inactive_on_a_clean_stop(
+    api: httpx.AsyncClient, temporal: TemporalServer, settings: Settings, tmp_path: Path
+) -> None:
+    process = await start_worker_process(settings, temporal, tmp_path / "worker", **BEAT)
+    try:
+        first = await row_of(api, process.pid, state="alive")
+        await asyncio.sleep(1.2)
+        later = await row_of(api, process.pid)
+        health = (await api.get("/api/v1/health")).json()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+    stopped = await row_of(api, process.pid)
+
+    assert first["name"] == f"{process.pid}@{socket.gethostname()}"
+    assert first["host"] == socket.gethostname()
+    assert first["task_queues"] == [settings.task_queue]
+    assert first["version"] == attune_version()
+    assert first["heartbeat_seconds"] == 0.5
+    assert later["state"] == "alive"
+    assert later["last_heartbeat"] > first["last_heartbeat"]
+    assert health["workers_alive"] >= 1
+    assert stopped["state"] == "inactive"
+    assert stopped["stopped"] is not None
+
+
+async def test_a_killed_worker_shows_as_lost(
+    api: httpx.AsyncClient, temporal: TemporalServer, settings: Settings, tmp_path: Path
+) -> None:
+    process = await start_worker_process(settings, temporal, tmp_path / "worker", **BEAT)
+    try:
+        await row_of(api, process.pid, state="alive")
+    finally:
+        process.kill()
+        await process.wait()
+    killed_at = time.monotonic()
+
+    lost = await row_of(api, process.pid, state="lost", within=10)
+
+    assert time.monotonic() - killed_at < 10
+    assert lost["stopped"] is None
+    alive = (await api.get("/api/v1/workers", params={"state": "alive", "limit": 1000})).json()
+    assert process.pid not in [row["pid"] for row in alive["items"]]
+    refused = await api.get("/api/v1/workers", params={"state": "asleep"})
+    assert refused.status_code == 422, refused.text
+    assert "state" in refused.text
