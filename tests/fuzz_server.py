@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from sqlalchemy import text
 
 from attune.auth.admin import ADMIN_TOKEN_FILE
 from attune.bootstrap import prepare_database
@@ -73,7 +74,14 @@ async def fuzz_database_url(postgres_admin: str | None, shared_url: str) -> str:
     return await ensure_database(postgres_admin, FUZZ_DATABASE)
 
 
-async def prepare(settings: Settings) -> str:
+# Where the fuzzer's own database numbers the executions it creates. Their workflows are
+# named `execution-<id>` on the Temporal server the tests share, and stay there unfinished
+# (no worker polls the fuzzer's task queue): from 1, they would take the ids of executions
+# the shared database creates later, whose starts Temporal would then refuse as duplicates.
+FUZZ_EXECUTION_IDS_FROM = 1_000_000_000
+
+
+async def prepare(settings: Settings, *, own_database: bool) -> str:
     """Migrate, register the core pack, seed the rows of `SEEDED`; return the admin token."""
     assert settings.database_url is not None
     await prepare_database(settings.database_url, settings)
@@ -91,6 +99,13 @@ async def prepare(settings: Settings) -> str:
                     await make_enforcement(session, by=rule, of=event)
                     execution = await make_execution(session, of=action)
                     await make_inquiry(session, of=execution, status=InquiryStatus.PENDING)
+                if own_database:
+                    await session.execute(
+                        text(
+                            "ALTER TABLE attune.execution ALTER COLUMN id "
+                            f"RESTART WITH {FUZZ_EXECUTION_IDS_FROM}"
+                        )
+                    )
     finally:
         await engine.dispose()
     return (settings.data_dir / ADMIN_TOKEN_FILE).read_text().strip()

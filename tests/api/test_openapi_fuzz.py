@@ -157,7 +157,7 @@ async def fuzz_settings(
         encryption_key=SecretStr(TEST_ENCRYPTION_KEY),
         api_port=free_port(),
     )
-    return settings, await prepare(settings)
+    return settings, await prepare(settings, own_database=postgres_admin is not None)
 
 
 @pytest.fixture(scope="module")
