@@ -18,6 +18,7 @@ from importlib import metadata
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from attune import errors
 from db.models import WorkerType
 from db.repositories import worker as workers
 
@@ -57,6 +58,8 @@ async def keep_present(
     while not stop.is_set():
         try:
             worker_id = await _beat(sessions, presence, worker_id)
+        except errors.NotFound:
+            worker_id = None  # its row was deleted (a purge, a person): written again
         except (SQLAlchemyError, OSError) as error:
             logger.warning("worker row not written (%s); trying again", error)
         with contextlib.suppress(TimeoutError):

@@ -11,10 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from attune.config import Settings
-from attune.worker_presence import attune_version
+from attune.worker_presence import Presence, attune_version, keep_present
+from db.engine import create_session_factory
+from db.models import Worker, WorkerStatus
 from tests.conftest import TemporalServer
+from tests.db.factories import unique
 from tests.worker_processes import start_worker_process
 
 # A fast beat, so that three missed ones (lost) take a second and a half.
@@ -84,3 +89,37 @@ async def test_a_killed_worker_shows_as_lost(
     refused = await api.get("/api/v1/workers", params={"state": "asleep"})
     assert refused.status_code == 422, refused.text
     assert "state" in refused.text
+
+
+async def test_a_row_deleted_under_a_running_worker_is_written_again(engine: AsyncEngine) -> None:
+    sessions = create_session_factory(engine)
+    name = unique("deleted@")
+    presence = Presence(name, ("q",), heartbeat_seconds=0.1, host="here", pid=1)
+    stop = asyncio.Event()
+    keeping = asyncio.create_task(keep_present(sessions, presence, stop=stop))
+    try:
+        first = await row_named(sessions, name)
+        async with sessions.begin() as session:
+            await session.execute(delete(Worker).where(Worker.id == first))
+        second = await row_named(sessions, name)
+    finally:
+        stop.set()
+        await asyncio.wait_for(keeping, 10)
+
+    assert second != first
+    async with sessions() as session:
+        row = await session.get(Worker, second)
+    assert row is not None
+    assert row.status is WorkerStatus.INACTIVE
+
+
+async def row_named(sessions: async_sessionmaker[AsyncSession], name: str) -> int:
+    """The id of the worker row called `name`, once there is one."""
+    deadline = time.monotonic() + 10
+    while True:
+        async with sessions() as session:
+            found = await session.scalar(select(Worker.id).where(Worker.name == name))
+        if found is not None:
+            return found
+        assert time.monotonic() < deadline, f"no worker row {name}"
+        await asyncio.sleep(0.05)
