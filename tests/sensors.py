@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import textwrap
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ from db.models import Event, Sensor
 from tests.conftest import TemporalServer
 from tests.db.factories import unique
 from tests.pack_folders import write_pack
+from tests.polling import until
 from workflows.sensor import SensorWorkflow, sensor_workflow_id
 
 # Counts up from its cursor: each poll dispatches the next `per_poll` numbers on `tick`,
@@ -164,16 +163,6 @@ async def sensor_row(engine: AsyncEngine, ref: str) -> Sensor:
         sensor = await session.scalar(select(Sensor).where(Sensor.ref == ref))
         assert sensor is not None, ref
         return sensor
-
-
-async def until(
-    condition: Callable[[], Awaitable[bool]], *, within: float = 30.0, what: str = "it"
-) -> None:
-    """Wait for `condition`, failing after `within` seconds."""
-    deadline = time.monotonic() + within
-    while not await condition():
-        assert time.monotonic() < deadline, f"{what} did not happen within {within:g}s"
-        await asyncio.sleep(0.1)
 
 
 async def until_events(

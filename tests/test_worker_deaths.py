@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from tests.conftest import TemporalServer, make_worker
 from tests.db.factories import unique
 from tests.executions import request_run, wait_for_status
 from tests.pack_folders import register_pack, write_pack
+from tests.polling import until
 from tests.worker_processes import worker_process
 
 
@@ -51,14 +51,6 @@ async def shell_action(api: httpx.AsyncClient, tmp_path: Path) -> str:
     ref = unique("deaths")
     await register_pack(api, write_pack(tmp_path, ref, actions={"sh": SHELL_ACTION}))
     return f"{ref}.sh"
-
-
-async def until(condition: Callable[[], bool], *, within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not within {within:g}s")
-        await asyncio.sleep(0.05)
 
 
 async def test_an_ending_its_worker_never_recorded_is_recorded_after_its_death(

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -20,6 +21,8 @@ from db.engine import create_session_factory
 from db.models import Worker, WorkerStatus
 from tests.conftest import TemporalServer
 from tests.db.factories import unique
+from tests.db.test_outages import nowhere
+from tests.polling import until
 from tests.worker_processes import start_worker_process
 
 # A fast beat, so that three missed ones (lost) take a second and a half.
@@ -111,6 +114,26 @@ async def test_a_row_deleted_under_a_running_worker_is_written_again(engine: Asy
         row = await session.get(Worker, second)
     assert row is not None
     assert row.status is WorkerStatus.INACTIVE
+
+
+async def test_a_worker_whose_database_is_away_keeps_trying_and_stops_cleanly(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    gone = nowhere(tmp_path)  # a socket directory with no server in it
+    presence = Presence("away@here", ("q",), heartbeat_seconds=0.1, host="here", pid=1)
+    stop = asyncio.Event()
+    try:
+        keeping = asyncio.create_task(
+            keep_present(create_session_factory(gone), presence, stop=stop)
+        )
+        await until(
+            lambda: caplog.text.count("worker row not written") >= 3, within=10, what="3 tries"
+        )
+        assert not keeping.done()  # it neither raised nor gave up
+        stop.set()
+        await asyncio.wait_for(keeping, 10)  # and its stop needs no database
+    finally:
+        await gone.dispose()
 
 
 async def row_named(sessions: async_sessionmaker[AsyncSession], name: str) -> int:

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from attune.config import Settings
 from db.engine import create_session_factory
@@ -51,17 +51,22 @@ async def test_concurrent_requests_under_one_key_create_one_execution(
 
 async def _record(engine: AsyncEngine, key: str, scope: str, body: bytes) -> bool:
     async with create_session_factory(engine)() as session:
-        recorded = await idempotency_keys.record_first(
-            session,
-            scope=scope,
-            key=key,
-            request_hash=b"h",
-            status_code=201,
-            response=body,
-            window=WINDOW,
-        )
+        recorded = await _record_in(session, key, scope, body)
         await session.commit()
         return recorded
+
+
+async def _record_in(session: AsyncSession, key: str, scope: str, body: bytes) -> bool:
+    """`record_first` of a 201 answering `body`, in the caller's uncommitted transaction."""
+    return await idempotency_keys.record_first(
+        session,
+        scope=scope,
+        key=key,
+        request_hash=b"h",
+        status_code=201,
+        response=body,
+        window=WINDOW,
+    )
 
 
 async def test_the_second_writer_of_a_key_waits_for_the_first_and_loses(
@@ -71,15 +76,7 @@ async def test_the_second_writer_of_a_key_waits_for_the_first_and_loses(
     waits for the first's commit, then finds the key taken."""
     scope, key = f"identity:{uuid.uuid4()}", str(uuid.uuid4())
     async with create_session_factory(engine)() as first:
-        assert await idempotency_keys.record_first(
-            first,
-            scope=scope,
-            key=key,
-            request_hash=b"h",
-            status_code=201,
-            response=b"first",
-            window=WINDOW,
-        )
+        assert await _record_in(first, key, scope, b"first")
         second = asyncio.create_task(_record(engine, key, scope, b"second"))
         await asyncio.sleep(0.5)
         assert not second.done()  # waiting on the unique index, not done
@@ -95,15 +92,7 @@ async def test_when_the_first_writer_rolls_back_the_second_records(engine: Async
     """An error answer keeps nothing: a request waiting behind it goes on as the first."""
     scope, key = f"identity:{uuid.uuid4()}", str(uuid.uuid4())
     async with create_session_factory(engine)() as first:
-        await idempotency_keys.record_first(
-            first,
-            scope=scope,
-            key=key,
-            request_hash=b"h",
-            status_code=201,
-            response=b"first",
-            window=WINDOW,
-        )
+        await _record_in(first, key, scope, b"first")
         second = asyncio.create_task(_record(engine, key, scope, b"second"))
         await asyncio.sleep(0.5)
         await first.rollback()

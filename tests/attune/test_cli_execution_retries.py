@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,7 +15,7 @@ import httpx
 import pytest
 
 from tests.attune import test_cli_inquiries
-from tests.attune.test_cli_inquiries import Ran
+from tests.attune.test_cli_inquiries import run_attune
 from tests.db.factories import unique
 from tests.pack_folders import register_pack, write_pack
 
@@ -80,27 +78,6 @@ async def relay(api_url: str, request: pytest.FixtureRequest) -> AsyncIterator[L
     losing = LosingRelay(api_url, "503" if request.param == "503" else "lost")
     yield losing
     await losing.close()
-
-
-async def run_attune(url: str, token: str, tmp_path: Path, *arguments: str) -> Ran:
-    environment = {
-        **os.environ,
-        "ATTUNE_API_URL": url,
-        "ATTUNE_API_TOKEN": token,
-        "ATTUNE_DATA_DIR": str(tmp_path / "cli"),
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "attune",
-        *arguments,
-        env=environment,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await process.communicate()
-    assert process.returncode is not None
-    return Ran(process.returncode, stdout.decode(), stderr.decode())
 
 
 async def listed(api: httpx.AsyncClient, action: str) -> list[int]:

@@ -53,26 +53,36 @@ def attune(api_url: str, admin_token: str, tmp_path: Path) -> RunAttune:
     """Run the `attune` command line against the API, with the session's token."""
 
     async def run(*arguments: str) -> Ran:
-        environment = {
-            **os.environ,
-            "ATTUNE_API_URL": api_url,
-            "ATTUNE_API_TOKEN": admin_token,
-            "ATTUNE_DATA_DIR": str(tmp_path / "cli"),
-        }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "attune",
-            *arguments,
-            env=environment,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        stdout, stderr = await process.communicate()
-        assert process.returncode is not None
-        return Ran(process.returncode, stdout.decode(), stderr.decode())
+        return await run_attune(api_url, admin_token, tmp_path, *arguments)
 
     return run
+
+
+async def run_attune(api_url: str, token: str, tmp_path: Path, *arguments: str) -> Ran:
+    """`attune ARGUMENTS` against the API at `api_url` with `token`."""
+    environment = {
+        **os.environ,
+        "ATTUNE_API_URL": api_url,
+        "ATTUNE_API_TOKEN": token,
+        "ATTUNE_DATA_DIR": str(tmp_path / "cli"),
+    }
+    return await run_cli(environment, *arguments)
+
+
+async def run_cli(environment: dict[str, str], *arguments: str) -> Ran:
+    """`python -m attune ARGUMENTS` in a process of its own, with exactly `environment`."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "attune",
+        *arguments,
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await process.communicate()
+    assert process.returncode is not None
+    return Ran(process.returncode, stdout.decode(), stderr.decode())
 
 
 @pytest.mark.usefixtures("worker")

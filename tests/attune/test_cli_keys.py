@@ -3,11 +3,9 @@ API server (and, for `rotate`, the real database)."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import os
-import sys
 from pathlib import Path
 
 import httpx
@@ -20,7 +18,7 @@ from attune.keys.values import MASK, open_value
 from db.engine import create_session_factory
 from tests.attune import test_cli_inquiries
 from tests.attune.keys.stored import KEYS, raw_key
-from tests.attune.test_cli_inquiries import Ran, RunAttune
+from tests.attune.test_cli_inquiries import Ran, RunAttune, run_cli
 from tests.db.factories import unique
 
 api_url = test_cli_inquiries.api_url
@@ -204,15 +202,7 @@ async def rotate(database_url: str, tmp_path: Path, current: str | None, previou
     environment.pop("ATTUNE_ENCRYPTION_KEY", None)
     if current is not None:
         environment["ATTUNE_ENCRYPTION_KEY"] = current
-    process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "attune", "key", "rotate", "--batch-size", "2"),
-        env=environment,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await process.communicate()
-    assert process.returncode is not None
-    return Ran(process.returncode, stdout.decode(), stderr.decode())
+    return await run_cli(environment, "key", "rotate", "--batch-size", "2")
 
 
 async def test_rotate_reencrypts_reports_progress_and_the_rows_no_key_opens(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import time
 from pathlib import Path
 
 import httpx
@@ -14,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from attune.config import Settings
 from tests.conftest import TemporalServer, make_worker
 from tests.inquiries import wait_for_inquiry
+from tests.polling import until
 from tests.worker_processes import start_worker_process
 from tests.workflows.pack_workflows import (
     children_of,
@@ -40,13 +40,6 @@ async def kill(process: asyncio.subprocess.Process) -> None:
     await process.wait()
 
 
-async def until(condition: object, within: float = 60.0) -> None:
-    deadline = time.monotonic() + within
-    while not await condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "the workflow did not get there in time"
-        await asyncio.sleep(0.1)
-
-
 async def test_sigkill_of_the_worker_while_it_sleeps_and_while_it_asks_loses_nothing(
     api: httpx.AsyncClient,
     temporal: TemporalServer,
@@ -63,7 +56,7 @@ async def test_sigkill_of_the_worker_while_it_sleeps_and_while_it_asks_loses_not
             children = await children_of(api, parent_id)
             return len(children) == 1 and children[0]["status"] == "completed"
 
-        await until(sleeping)
+        await until(sleeping, within=60, what="the workflow reaching its sleep")
     finally:
         await kill(first_worker)
 

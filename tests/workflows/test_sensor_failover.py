@@ -14,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from attune.config import Settings
 from tests.conftest import TemporalServer
+from tests.polling import until
 from tests.sensors import (
     events_of,
     numbers,
     start_sensors,
     stop_sensor_workflows,
-    until,
     until_events,
     write_sensor_pack,
 )

@@ -19,6 +19,7 @@ from attune.config import Settings
 from tests.conftest import TEST_DATA_CONVERTER, TemporalServer
 from tests.executions import wait_for_status
 from tests.pack_folders import register_pack
+from tests.polling import until
 from tests.sensors import (
     COUNTER,
     broken_file,
@@ -30,7 +31,6 @@ from tests.sensors import (
     start_sensor_workflow,
     start_sensors,
     stop_sensor_workflows,
-    until,
     until_events,
     write_sensor_pack,
 )
