@@ -27,8 +27,9 @@ from tests.api.test_idempotent_events import hook_pack
 from tests.conftest import TemporalServer, api_client, free_port
 from tests.executions import wait_for_status
 
-# The API's bound on a start is 1 s; the rest is the request's own work.
-PROMPTLY = 1.5
+# The API bounds a start at 1 s (it took 10 s before); the rest is the request's own work,
+# which a busy two-core machine has stretched to 0.9 s.
+PROMPTLY = 3.0
 
 
 class Relay:
