@@ -9,12 +9,20 @@ from pathlib import Path
 
 import psutil
 
+from tests.servers import free_ports
+
 
 @dataclass
 class Ports:
     api: int
     temporal: int
     ui: int
+
+    @classmethod
+    def free(cls) -> Ports:
+        """Three different ports nothing listens on."""
+        api, temporal, ui = free_ports(3)
+        return cls(api=api, temporal=temporal, ui=ui)
 
 
 @dataclass

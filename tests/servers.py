@@ -15,6 +15,7 @@ Each start is retried, with a bound (SERVER_START_SECONDS), instead of failing t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import subprocess
@@ -43,10 +44,22 @@ RETRY_PAUSE_SECONDS = 0.5
 
 def free_port() -> int:
     """A TCP port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` different TCP ports nothing listens on right now.
+
+    Each probe stays bound until all are chosen: probes closed one by one can be handed
+    the same ephemeral port again (CI once gave the API and the web UI one port).
+    """
+    with contextlib.ExitStack() as held:
+        ports: list[int] = []
+        for _ in range(count):
+            probe = held.enter_context(socket.socket())
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+        return ports
 
 
 async def start_temporal(data_converter: DataConverter) -> tuple[WorkflowEnvironment, int]:

@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 
 from tests.launched_systems import Ports, Running, kill_all
-from tests.servers import free_port
 
 
 @pytest.fixture
 def ports() -> Ports:
-    return Ports(api=free_port(), temporal=free_port(), ui=free_port())
+    return Ports.free()
 
 
 @pytest.fixture

@@ -32,7 +32,6 @@ from tests.attune.test_launcher import (
 )
 from tests.executions import wait_for_status
 from tests.launched_systems import Ports, Running
-from tests.servers import free_port
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -161,7 +160,7 @@ async def test_a_dead_temporal_or_postgresql_is_restarted_and_health_tells_the_t
     await echo(ports, data_dir, "after PostgreSQL came back")
 
     # Meanwhile a second `attune up` on the same data directory is refused, naming this one.
-    other_ports = Ports(api=free_port(), temporal=free_port(), ui=free_port())
+    other_ports = Ports.free()
     second = start_up(other_ports, data_dir, tmp_path / "second.log", launched)
     assert await asyncio.to_thread(second.process.wait, 60) == 1
     refusal = f"another `attune up` (pid {running.process.pid}) is running on {data_dir}"
