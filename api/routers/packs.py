@@ -1,4 +1,5 @@
-"""Packs: list, show, and register one: by path (within the allowed folders), or uploaded."""
+"""Packs: list, show, register one (by path within the allowed folders, or uploaded), and
+remove one."""
 
 from __future__ import annotations
 
@@ -24,8 +25,14 @@ from attune.packs.archive import MAX_ARCHIVE_BYTES
 from attune.packs.definitions import PackDefinition
 from attune.packs.loader import load_pack
 from attune.packs.registrar import RegistrationSummary, register_pack
+from attune.packs.removal import PackRemoval, remove_pack
 from attune.packs.sources import allowed_pack_roots, confined_pack_folder
-from attune.packs.uploads import discard_upload, prune_uploads, store_uploaded_pack
+from attune.packs.uploads import (
+    discard_upload,
+    forget_uploads,
+    prune_uploads,
+    store_uploaded_pack,
+)
 from db.models import Identity, Rule
 from db.repositories import pack as packs
 
@@ -56,6 +63,27 @@ async def list_packs(
 async def get_pack(session: SessionDep, permissions: PermissionsDep, ref: str) -> PackRead:
     pack = await pack_by_ref(session, packs.repository, ref, permissions=permissions)
     return PackRead.model_validate(pack)
+
+
+@router.delete("/{ref}", responses=errors_of(403, 404, 409), **needs(Resource.PACK, Verb.DELETE))
+async def delete_pack(
+    session: SessionDep, services: ServicesDep, permissions: PermissionsDep, ref: str
+) -> PackRemoval:
+    """Unregister the pack and all its components; executions, enforcements and events
+    keep their refs. 409 naming the reason for the core pack, for executions of its actions
+    not yet ended, and for other packs' rules or policies on its actions or triggers.
+    Its timers stop and its sensors with it; an uploaded copy of its files is deleted."""
+    await pack_by_ref(session, packs.repository, ref, permissions=permissions)
+    if not permissions.allows(Resource.PACK, Verb.DELETE, pack=ref, ref=ref):
+        raise missing(Resource.PACK, Verb.DELETE, ref=ref)
+    removal = await remove_pack(session, ref)
+    await session.commit()
+    if removal.policies:
+        # A policy of this pack may have limited another pack's action: its slots are free.
+        await grant_all_waiting(session, services.starter.client)
+    await pass_on_to_temporal(services, packs=[ref], sensors=True)
+    await asyncio.to_thread(forget_uploads, services.settings.pack_folders[0], ref)
+    return removal
 
 
 @router.post("/register", responses=errors_of(403, 404, 413), **needs(Resource.PACK, Verb.CREATE))

@@ -103,6 +103,11 @@ def prune_uploads(stored: StoredUpload) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def forget_uploads(packs_folder: Path, ref: str) -> None:
+    """Once the pack `ref` is removed: every uploaded version of it goes."""
+    shutil.rmtree(packs_folder / UPLOADS_FOLDER / ref, ignore_errors=True)
+
+
 def _move_in(folder: Path, home: Path) -> bool:
     """Move the unpacked pack to `home`; False when the same archive is there already."""
     if home.exists():
