@@ -3,7 +3,8 @@
 A call that creates something (`idempotent=True`) carries a fresh `Idempotency-Key`, and
 a request that got no answer (no connection, a timeout, a dropped connection, a 502, 503
 or 504 from a proxy or an API without its database) is sent again with the same key: the
-API answers a repeat of one it did with its first answer, so nothing runs twice.
+API answers a repeat of one it did with its first answer, so nothing runs twice. A GET is
+retried the same way, with no key: reading twice changes nothing.
 """
 
 from __future__ import annotations
@@ -62,18 +63,18 @@ def call_api(
     `ApiError` with the API's message. `token` overrides the CLI's token ("" sends none).
 
     `idempotent`: send an `Idempotency-Key`, and retry a request that got no answer (see
-    the module docstring); without it a request is sent once, since a retry could do twice
-    what the first did.
+    the module docstring), as a GET always is; any other request is sent once, since a
+    retry could do twice what the first did.
     """
     url = f"{settings.public_api_url}/api/v1{path}"
     # `attune login` sends no token: it is how one is got.
     headers = {"Authorization": f"Bearer {token or api_token(settings)}"} if token != "" else {}
     if content_type is not None:
         headers["Content-Type"] = content_type
-    pauses: tuple[float, ...] = ()
+    # A read is safe to send again; so is a write with its key, which the API answers once.
+    pauses = RETRY_PAUSES_SECONDS if idempotent or method == "GET" else ()
     if idempotent:
         headers[IDEMPOTENCY_HEADER] = str(uuid.uuid4())  # one per operation, kept in retries
-        pauses = RETRY_PAUSES_SECONDS
     sent: dict[str, Any] = {"content": content} if content is not None else {"json": body}
     response = _send(method, url, headers, sent, pauses)
     if response.status_code >= 400:

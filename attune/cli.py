@@ -6,7 +6,6 @@ import asyncio
 import json
 import time
 import uuid
-from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -14,10 +13,14 @@ import typer
 import uvicorn
 from rich.console import Console
 
+from attune.cli_catalog import action_app, policy_app, trigger_app
+from attune.cli_events import enforcement_app, event_app
 from attune.cli_executions import execution_app
 from attune.cli_identities import identity_app, login, logout, token_app, whoami
 from attune.cli_keys import key_app
+from attune.cli_packs import pack_app
 from attune.cli_rules import rule_app
+from attune.cli_run import run
 from attune.cli_sensors import sensor_app
 from attune.cli_support import cli_settings as _settings
 from attune.cli_support import json_object_option
@@ -30,7 +33,6 @@ from attune.config import (
 from attune.encryption_key import generate_encryption_key
 
 app = typer.Typer(help="Attune: event-driven automation on Temporal.", no_args_is_help=True)
-pack_app = typer.Typer(help="Install and update packs.", no_args_is_help=True)
 app.add_typer(pack_app, name="pack")
 inquiry_app = typer.Typer(
     help="List and answer inquiries: executions waiting for a person.", no_args_is_help=True
@@ -38,12 +40,18 @@ inquiry_app = typer.Typer(
 app.add_typer(inquiry_app, name="inquiry")
 app.add_typer(execution_app, name="execution")
 errors = Console(stderr=True, highlight=False)
+app.add_typer(action_app, name="action")
+app.add_typer(trigger_app, name="trigger")
 app.add_typer(rule_app, name="rule")
+app.add_typer(policy_app, name="policy")
+app.add_typer(event_app, name="event")
+app.add_typer(enforcement_app, name="enforcement")
 app.add_typer(sensor_app, name="sensor")
 app.add_typer(worker_app, name="worker")
 app.add_typer(key_app, name="key")
 app.add_typer(identity_app, name="identity")
 app.add_typer(token_app, name="token")
+app.command("run")(run)
 app.command()(login)
 app.command()(logout)
 app.command()(whoami)
@@ -158,29 +166,6 @@ def codec_endpoint() -> None:
 
     def step() -> None:
         typer.echo(web_ui_codec_endpoint(with_encryption_key(settings)))
-
-    _run_checked(step)
-
-
-@pack_app.command("register")
-def pack_register(
-    path: Annotated[Path, typer.Argument(help="The pack folder (holding pack.yaml).")],
-) -> None:
-    """Load a pack folder into a running Attune: all of it, or nothing with the reasons.
-
-    The folder is sent as an archive, so it may live anywhere on this machine, and the API
-    on another."""
-    from attune.api_client import call_api
-    from attune.packs.archive_build import build_pack_archive
-
-    settings = _settings()
-
-    def step() -> None:
-        archive = build_pack_archive(path.resolve())
-        summary = call_api(
-            settings, "POST", "/packs/upload", content=archive, content_type="application/gzip"
-        )
-        typer.echo(json.dumps(summary, indent=2))
 
     _run_checked(step)
 

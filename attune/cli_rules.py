@@ -1,43 +1,61 @@
-"""`attune rule list|enable|disable`: rules through the API."""
+"""`attune rule list|get|enable|disable`: rules through the API."""
 
 from __future__ import annotations
 
-import json
-from typing import Annotated
-from urllib.parse import quote, urlencode
+from collections.abc import Mapping
+from typing import Annotated, Any
+from urllib.parse import quote
 
 import typer
 
-from attune.cli_support import cli_settings, run_checked
+from attune.cli_support import (
+    Output,
+    OutputOption,
+    cli_settings,
+    print_item,
+    print_items,
+    query_string,
+    run_checked,
+)
+from attune.cli_views import Column, detail, enabled, one_line, table_of, text
 
-rule_app = typer.Typer(help="List, enable and disable rules.", no_args_is_help=True)
+rule_app = typer.Typer(help="List, show, enable and disable rules.", no_args_is_help=True)
+
+
+def _trigger(rule: Mapping[str, Any]) -> str:
+    parameters = rule.get("trigger_parameters") or {}
+    return str(rule["trigger_ref"]) + (f" {one_line(parameters)}" if parameters else "")
+
+
+RULES = table_of(
+    [
+        Column("REF", text("ref")),
+        Column("STATE", enabled, styled=True),
+        Column("TRIGGER", _trigger, wrap=True),
+        Column("ACTION", text("action_ref")),
+    ],
+    "(no rules)",
+)
 
 
 @rule_app.command("list")
 def rule_list(
     pack: Annotated[str | None, typer.Option(help="Only this pack's rules.")] = None,
     trigger: Annotated[str | None, typer.Option(help="Only rules on this trigger.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many, in ref order.")] = 100,
+    output: OutputOption = Output.TABLE,
 ) -> None:
     """List rules: ref, enabled, trigger (with its parameters) and action."""
-    from attune.api_client import call_api
+    print_items(f"/rules{query_string(pack=pack, trigger=trigger, limit=limit)}", output, RULES)
 
-    settings = cli_settings()
-    filters = {name: value for name, value in {"pack": pack, "trigger": trigger}.items() if value}
-    query = urlencode({**filters, "limit": 1000})
 
-    def step() -> None:
-        page = call_api(settings, "GET", f"/rules?{query}")
-        if not page["items"]:
-            typer.echo("(no rules)")
-        for rule in page["items"]:
-            parameters = rule.get("trigger_parameters") or {}
-            trigger_text = rule["trigger_ref"] + (
-                f" {json.dumps(parameters)}" if parameters else ""
-            )
-            state = "enabled " if rule["enabled"] else "disabled"
-            typer.echo(f"{rule['ref']}  {state}  {trigger_text} -> {rule['action_ref']}")
-
-    run_checked(step)
+@rule_app.command("get")
+def rule_get(
+    ref: Annotated[str, typer.Argument(help="The rule's ref, pack.name.")],
+    output: OutputOption = Output.TABLE,
+) -> None:
+    """Show a rule: its trigger, criteria and the parameters it renders for its action."""
+    print_item(f"/rules/{quote(ref, safe='')}", output, detail)
 
 
 def _set_enabled(ref: str, enabled: bool) -> None:

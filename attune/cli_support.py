@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import typer
-from rich.console import Console
-from rich.table import Table
+import yaml
+from rich.console import Console, RenderableType
 
 from attune.config import Settings, SettingsError, load_settings
 from attune.errors import AttuneError
@@ -60,28 +61,44 @@ def stamp_text(stamp: Any) -> str:
 
 
 class Output(StrEnum):
-    """How a list command prints: a table for people, the API's items as JSON for scripts."""
+    """How a command prints: a table or view for people, the API's JSON (or YAML) for scripts."""
 
     TABLE = "table"
     JSON = "json"
+    YAML = "yaml"
 
 
-OutputOption = Annotated[Output, typer.Option("--output", "-o", help="table or json.")]
+OutputOption = Annotated[Output, typer.Option("--output", "-o", help="table, json or yaml.")]
+View = Callable[[Any], "RenderableType"]
 
 
-def print_items(
-    path: str, output: Output, table: Callable[[Sequence[Mapping[str, Any]]], Table | str]
-) -> None:
+def query_string(**filters: Any) -> str:
+    """`?name=value&...` of the filters given (None is left out), or "" when none is."""
+    given = {name: value for name, value in filters.items() if value is not None}
+    return f"?{urlencode(given)}" if given else ""
+
+
+def render(value: Any, output: Output, view: View) -> None:
+    """Print `value` (what the API answered) as `output` asks; `view` draws it for people."""
+    if output is Output.JSON:
+        typer.echo(json.dumps(value, indent=2))
+    elif output is Output.YAML:
+        typer.echo(yaml.safe_dump(value, sort_keys=False, allow_unicode=True), nl=False)
+    else:
+        Console(highlight=False).print(view(value))
+
+
+def print_items(path: str, output: Output, table: View) -> None:
     """GET `path` from the API and print its page's items; exits as `run_checked` does."""
     from attune.api_client import call_api
 
     settings = cli_settings()
+    run_checked(lambda: render(call_api(settings, "GET", path)["items"], output, table))
 
-    def step() -> None:
-        items = call_api(settings, "GET", path)["items"]
-        if output is Output.JSON:
-            typer.echo(json.dumps(items, indent=2))
-        else:
-            Console(highlight=False).print(table(items))
 
-    run_checked(step)
+def print_item(path: str, output: Output, view: View) -> None:
+    """GET one thing at `path` from the API and print it; exits as `run_checked` does."""
+    from attune.api_client import call_api
+
+    settings = cli_settings()
+    run_checked(lambda: render(call_api(settings, "GET", path), output, view))

@@ -4,26 +4,23 @@ themselves, alive, lost or stopped."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from attune.cli_support import (
     Output,
     OutputOption,
     cli_settings,
     print_items,
+    query_string,
     run_checked,
-    stamp_text,
 )
+from attune.cli_views import Column, stamp, table_of, text
 
 worker_app = typer.Typer(help="Run a worker, or list the workers.")
-STATE_STYLES = {"alive": "green", "lost": "bold red", "inactive": "dim"}
 
 
 class State(StrEnum):
@@ -53,26 +50,23 @@ def worker_list(
     output: OutputOption = Output.TABLE,
 ) -> None:
     """List worker processes newest first: alive, lost (silent, never stopped) or inactive."""
-    query = urlencode({"limit": limit} | ({"state": state.value} if state is not None else {}))
-    print_items(f"/workers?{query}", output, worker_table)
+    chosen = state.value if state is not None else None
+    print_items(f"/workers{query_string(limit=limit, state=chosen)}", output, worker_table)
 
 
-def worker_table(workers: Sequence[Mapping[str, Any]]) -> Table | str:
-    """One row per worker process; `(no workers)` when none recorded itself."""
-    if not workers:
-        return "(no workers)"
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("NAME", "STATE", "TASK QUEUES", "VERSION", "STARTED", "LAST HEARTBEAT"):
-        table.add_column(column, no_wrap=column != "TASK QUEUES")
-    for worker in workers:
-        state = str(worker["state"])
-        # Text, not markup: a host name may hold "[...]", which rich would read.
-        table.add_row(
-            Text(str(worker["name"])),
-            Text(state, style=STATE_STYLES.get(state, "")),
-            Text(", ".join(worker.get("task_queues") or [])),
-            Text(str(worker.get("version") or "-")),
-            Text(stamp_text(worker.get("started"))),
-            Text(stamp_text(worker.get("last_heartbeat"))),
-        )
-    return table
+def _queues(worker: Mapping[str, Any]) -> str:
+    return ", ".join(worker.get("task_queues") or [])
+
+
+# One row per worker process.
+worker_table = table_of(
+    [
+        Column("NAME", text("name")),
+        Column("STATE", text("state"), styled=True),
+        Column("TASK QUEUES", _queues, wrap=True),
+        Column("VERSION", text("version")),
+        Column("STARTED", stamp("started")),
+        Column("LAST HEARTBEAT", stamp("last_heartbeat")),
+    ],
+    "(no workers)",
+)

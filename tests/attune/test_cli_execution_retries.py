@@ -101,6 +101,8 @@ async def test_run_retries_a_lost_answer_and_the_action_runs_once(
         action,
         "--parameters",
         '{"n": 1}',
+        "-o",
+        "json",
     )
 
     assert ran.code == 0, ran.stderr
@@ -120,7 +122,14 @@ async def test_rerun_retries_a_lost_answer_and_runs_once(
     original = (await api.post("/api/v1/executions", json={"action": action})).json()
 
     ran = await run_attune(
-        await relay.open(), admin_token, tmp_path, "execution", "re-run", str(original["id"])
+        await relay.open(),
+        admin_token,
+        tmp_path,
+        "execution",
+        "re-run",
+        str(original["id"]),
+        "-o",
+        "json",
     )
 
     assert ran.code == 0, ran.stderr
@@ -153,4 +162,4 @@ async def test_run_reports_a_refusal_at_once(
     assert unknown.code == 1
     assert "HTTP 404" in unknown.stderr
     assert not_json.code == 2
-    assert "--parameters is not JSON" in not_json.stderr
+    assert "--params-json is not JSON" in not_json.stderr

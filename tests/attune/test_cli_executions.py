@@ -45,8 +45,10 @@ async def test_the_cli_reruns_an_execution_with_parameters_over_the_originals(
     original = await wait_for_status(api, created.json()["id"])
     number = str(original["id"])
 
-    same = await run("execution", "re-run", number)
-    other = await run("execution", "re-run", number, "--parameters", '{"user": "bob"}')
+    same = await run("execution", "re-run", number, "-o", "json")
+    other = await run(
+        "execution", "re-run", number, "--params-json", '{"user": "bob"}', "-o", "json"
+    )
 
     assert same.code == 0, same.stderr
     assert other.code == 0, other.stderr
@@ -73,9 +75,9 @@ async def test_the_cli_reruns_an_execution_with_parameters_over_the_originals(
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["1", "--parameters", "{user: bob}"], "--parameters is not JSON"),
-        (["1", "--parameters", '["bob"]'], "--parameters must be a JSON object"),
-        (["1", "--parameters", '"bob"'], "--parameters must be a JSON object"),
+        (["1", "--parameters", "{user: bob}"], "--params-json is not JSON"),
+        (["1", "--params-json", '["bob"]'], "--params-json must be a JSON object"),
+        (["1", "--params-json", '"bob"'], "--params-json must be a JSON object"),
         (["0"], "greater than or equal to 1"),
         (["one"], "valid integer"),
         ([], "Missing argument 'id'"),

@@ -14,8 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from typer.testing import CliRunner
 
 from api.main import create_app
+from attune.cli import app
 from attune.config import Settings
 from tests.conftest import free_port
 from tests.executions import wait_for_status
@@ -83,6 +85,24 @@ async def run_cli(environment: dict[str, str], *arguments: str) -> Ran:
     stdout, stderr = await process.communicate()
     assert process.returncode is not None
     return Ran(process.returncode, stdout.decode(), stderr.decode())
+
+
+@pytest.fixture
+def cli(api_url: str, admin_token: str, tmp_path: Path) -> RunAttune:
+    """The `attune` command line run in this process (a thread: its HTTP calls block), for
+    tests of what it prints: quicker than a process of its own."""
+
+    async def run(*arguments: str) -> Ran:
+        environment = {
+            "ATTUNE_API_URL": api_url,
+            "ATTUNE_API_TOKEN": admin_token,
+            "ATTUNE_DATA_DIR": str(tmp_path / "cli"),
+            "COLUMNS": "200",  # tables unwrapped, as tests read them
+        }
+        result = await asyncio.to_thread(CliRunner().invoke, app, list(arguments), env=environment)
+        return Ran(result.exit_code, result.stdout, result.stderr)
+
+    return run
 
 
 @pytest.mark.usefixtures("worker")

@@ -30,8 +30,18 @@ async def test_the_cli_disables_and_enables_a_rule_and_lists_it(
 
     assert (disabled.code, disabled.stdout.strip()) == (0, f"rule {ref}.yearly is disabled")
     assert listed.code == 0, listed.stderr
-    assert f"{ref}.yearly  disabled  core.cron" in listed.stdout
-    assert '"expression": "0 0 1 1 *"' in listed.stdout
+    row = next(line.split() for line in listed.stdout.splitlines() if line.startswith(ref))
+    assert row == [
+        f"{ref}.yearly",
+        "disabled",
+        "core.cron",
+        '{"expression":"0',
+        "0",
+        "1",
+        "1",
+        '*"}',
+        "core.noop",
+    ]
     assert (enabled.code, enabled.stdout.strip()) == (0, f"rule {ref}.yearly is enabled")
     assert (await api.get(f"/api/v1/rules/{ref}.yearly")).json()["enabled"] is True
     assert missing.code == 1

@@ -244,7 +244,7 @@ async def check_the_operator_path(
     registered = await asyncio.to_thread(attune_cli, cli, "pack", "register", str(folder))
     refused = await asyncio.to_thread(attune_cli, cli, "pack", "register", str(broken))
     assert registered.returncode == 0, registered.stderr
-    assert '"smoke.greet"' in registered.stdout
+    assert "created smoke.greet" in registered.stdout
     assert refused.returncode == 1
     assert "actions/bad.yaml" in refused.stderr
     assert "runner_type" in refused.stderr
