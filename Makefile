@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: up test lint bench chaos fuzz histories clean
+.PHONY: up test lint bench bench-retention chaos fuzz histories clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ histories: $(VENV)/.installed-dev
 N ?= 500
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.e2e $(N)
+
+# Measured numbers, not tests: GET /executions at a million rows, and while the retention
+# purge deletes a million (RETENTION_ROWS old executions).
+RETENTION_ROWS ?= 1000000
+bench-retention: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.retention $(RETENTION_ROWS)
 
 # Faults under load, not tests: each scenario kills or stops one part of a real `attune up`
 # with CHAOS_N executions in flight and counts what was lost, stuck or run twice;

@@ -19,6 +19,7 @@ from attune.cli_executions import execution_app
 from attune.cli_identities import identity_app, login, logout, token_app, whoami
 from attune.cli_keys import key_app
 from attune.cli_packs import pack_app
+from attune.cli_purge import purge
 from attune.cli_rules import rule_app
 from attune.cli_run import run
 from attune.cli_sensors import sensor_app
@@ -52,6 +53,7 @@ app.add_typer(key_app, name="key")
 app.add_typer(identity_app, name="identity")
 app.add_typer(token_app, name="token")
 app.command("run")(run)
+app.command()(purge)
 app.command()(login)
 app.command()(logout)
 app.command()(whoami)

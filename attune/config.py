@@ -155,6 +155,23 @@ class Settings(BaseSettings):
     reconcile_grace: Seconds = Field(
         default=10.0, description="How old an unstarted execution must be before it is started."
     )
+    retention_executions_days: int = Field(
+        default=90,
+        ge=0,
+        le=36500,
+        description="Ended executions (and the enforcements that started them) older than "
+        "this many days are deleted; 0 keeps them forever.",
+    )
+    retention_events_days: int = Field(
+        default=30,
+        ge=0,
+        le=36500,
+        description="Events older than this many days are deleted once no kept enforcement "
+        "points at them; 0 keeps them forever.",
+    )
+    retention_interval: Seconds = Field(
+        default=3600.0, description="How often a worker purges history past its retention."
+    )
 
     @field_validator("data_dir")
     @classmethod

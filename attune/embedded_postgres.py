@@ -110,6 +110,19 @@ def postmaster_ready(data_dir: Path, pid: int) -> bool:
     return len(lines) >= 8 and lines[0].strip() == str(pid) and lines[7].strip() == "ready"
 
 
+def running_server_socket_dir(data_dir: Path) -> str | None:
+    """The socket folder of the server running on `data_dir` (`attune up`'s), from its
+    `postmaster.pid`, or None when none runs there."""
+    try:
+        lines = (data_dir / "postmaster.pid").read_text().splitlines()
+    except OSError:
+        return None
+    # Line 5 is the first socket folder, line 8 the status (see `postmaster_ready`).
+    if len(lines) < 8 or lines[7].strip() != "ready" or not lines[4].strip():
+        return None
+    return lines[4].strip()
+
+
 def socket_database_url(socket_dir: str, database: str) -> str:
     """SQLAlchemy URL of a database on a server reached through its Unix socket."""
     return f"postgresql+asyncpg://postgres@/{database}?host={socket_dir}"

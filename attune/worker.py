@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from datetime import timedelta
@@ -32,6 +33,7 @@ from attune.engine.reconciler import run_reconciler
 from attune.engine.workflow_starts import WorkflowStarter
 from attune.payload_codec import NO_KEY
 from attune.rate_limited_queues import REFRESH_INTERVAL, RateLimitedQueues
+from attune.retention import run_retention
 from attune.temporal_setup import connect_temporal
 from attune.worker_presence import Presence, keep_present
 from db.engine import create_autocommit_session_factory, create_engine, create_session_factory
@@ -269,6 +271,16 @@ async def run_worker(settings: Settings) -> None:
             stop=stop,
         )
     )
+    purges = asyncio.create_task(
+        run_retention(
+            engine,
+            create_session_factory(engine),
+            executions_days=settings.retention_executions_days,
+            events_days=settings.retention_events_days,
+            interval=timedelta(seconds=settings.retention_interval),
+            stop=stop,
+        )
+    )
     presence = asyncio.create_task(
         keep_present(
             create_session_factory(engine),
@@ -289,5 +301,8 @@ async def run_worker(settings: Settings) -> None:
         await event_sources
         await pollers
         await endings
+        purges.cancel()  # a purge cut short loses one batch's transaction, nothing else
+        with contextlib.suppress(asyncio.CancelledError):
+            await purges
         await presence  # last: the row says stopped once nothing of the worker runs
         await engine.dispose()

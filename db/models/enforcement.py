@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Text, text
+from sqlalchemy import BigInteger, ForeignKey, Index, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -43,3 +43,7 @@ class Enforcement(Record, Base):
     payload: Mapped[dict[str, Any]] = json_object()
     parameters: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+# The retention purge finds the oldest first and carries on after the last it deleted.
+Index("ix_enforcement_created_id", Enforcement.created, Enforcement.id)

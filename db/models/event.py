@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.base import Base, Record, json_object
@@ -26,3 +26,7 @@ class Event(Record, Base):
     # Who wrote it and for which occurrence (a timer's schedule and fire time, say): a
     # retried firing writes the same key, and the unique constraint keeps one event.
     dedupe_key: Mapped[str | None] = mapped_column(Text, unique=True)
+
+
+# The retention purge finds the oldest first and carries on after the last it deleted.
+Index("ix_event_created_id", Event.created, Event.id)

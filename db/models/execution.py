@@ -22,7 +22,7 @@ class Execution(Record, Base):
     action_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("attune.action.id", ondelete="SET NULL"), index=True
     )
-    action_ref: Mapped[str] = mapped_column(Text, index=True)
+    action_ref: Mapped[str] = mapped_column(Text)
     # Secret parameters show as "********" here; their values are in `secret_parameters`.
     parameters: Mapped[dict[str, Any]] = json_object()
     # The secret parameters' values as one AES-256-GCM ciphertext (see
@@ -32,7 +32,6 @@ class Execution(Record, Base):
         EXECUTION_STATUS,
         default=ExecutionStatus.REQUESTED,
         server_default=text("'requested'"),
-        index=True,
     )
     result: Mapped[Any | None] = mapped_column(JSONB)
     parent_id: Mapped[int | None] = mapped_column(
@@ -65,8 +64,22 @@ class Execution(Record, Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
-# Newest-first listing: ORDER BY created DESC, id DESC.
+# Oldest (or newest) first by creation: the retention purge walks it.
 Index("ix_execution_created_id_desc", Execution.created.desc(), Execution.id.desc())
+# Listing is newest first by id; with filters, read in that order from an index rather than
+# scanning every row (an action with no failures) or sorting every match. Leading columns
+# serve lookups by them as well.
+Index("ix_execution_status_id", Execution.status, Execution.id)
+Index("ix_execution_action_ref_status_id", Execution.action_ref, Execution.status, Execution.id)
+for _column in (Execution.rule_ref, Execution.trigger_ref):
+    Index(
+        f"ix_execution_{_column.key}_id",
+        _column,
+        Execution.id,
+        postgresql_where=_column.is_not(None),
+    )
+# Migration 0013 also keeps statistics of action_ref and status together, so that the
+# planner sees an action that never failed (SQLAlchemy has no model of them).
 # Admission reads only the rows waiting in, or holding a slot of, an action's queue.
 Index(
     "ix_execution_waiting",
