@@ -45,6 +45,7 @@ from attune.errors import AttuneError
 from attune.packs.parameters import secret_parameters
 from db.models import ExecutionStatus
 from db.repositories import execution as executions
+from db.repositories import execution_output
 from db.repositories.execution import ClaimedRun
 
 logger = logging.getLogger(__name__)
@@ -138,6 +139,7 @@ class ExecutionActivities:
             # Kept until the ending is in PostgreSQL: if this worker dies first, whoever
             # comes next records it from there (`activities.ending_recovery`).
             ending_file=self._ending_file(run.execution_id),
+            on_output=execution_output.appender(self._sessions, run.execution_id),
         )
         try:
             output = await run_action(request)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, NoReturn
 
 import httpx
+from httpx_sse import ServerSentEvent, connect_sse
 
 from attune.config import Settings, SettingsError
 from attune.errors import AttuneError
@@ -78,15 +80,20 @@ def call_api(
     sent: dict[str, Any] = {"content": content} if content is not None else {"json": body}
     response = _send(method, url, headers, sent, pauses)
     if response.status_code >= 400:
-        try:
-            body = response.json()["error"]
-            message, details = body["message"], body.get("details") or {}
-        except (ValueError, KeyError, TypeError):
-            message, details = response.text, {}
-        raise ApiError(f"HTTP {response.status_code}: {message}", details=details)
+        _raise_for(response)
     if response.status_code == 204:
         return None  # no content: a delete
     return response.json()
+
+
+def _raise_for(response: httpx.Response) -> NoReturn:
+    """`ApiError` with the message of the API's error answer."""
+    try:
+        body = response.json()["error"]
+        message, details = body["message"], body.get("details") or {}
+    except (ValueError, KeyError, TypeError):
+        message, details = response.text, {}
+    raise ApiError(f"HTTP {response.status_code}: {message}", details=details)
 
 
 def _send(
@@ -110,3 +117,34 @@ def _send(
                 return response
         time.sleep(pause)
     raise AssertionError("unreachable: the last try returns or raises")
+
+
+def stream_events(settings: Settings, path: str) -> Iterator[ServerSentEvent]:
+    """The Server-Sent Events of the API's `path`, until the API ends the stream.
+
+    A connection lost midway is opened again after the last event's id (`Last-Event-ID`),
+    a few times; a refusal raises `ApiError` with the API's message.
+    """
+    url = f"{settings.public_api_url}/api/v1{path}"
+    headers = {"Authorization": f"Bearer {api_token(settings)}"}
+    last_id: str | None = None
+    for pause in (*RETRY_PAUSES_SECONDS, None):
+        if last_id is not None:
+            headers["Last-Event-ID"] = last_id
+        try:
+            with (
+                httpx.Client(timeout=httpx.Timeout(10.0, read=None)) as client,
+                connect_sse(client, "GET", url, headers=headers) as source,
+            ):
+                if source.response.status_code >= 400:
+                    source.response.read()
+                    _raise_for(source.response)
+                for event in source.iter_sse():
+                    if event.id:
+                        last_id = event.id
+                    yield event
+                return
+        except httpx.TransportError as error:
+            if pause is None:
+                raise ConnectionError(f"lost the Attune API at {url}: {error}") from None
+        time.sleep(pause)

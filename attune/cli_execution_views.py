@@ -56,9 +56,9 @@ EXECUTIONS = table_of(
 )
 
 
-def execution_view(execution: Mapping[str, Any]) -> RenderableType:
+def execution_view(execution: Mapping[str, Any], *, with_output: bool = True) -> RenderableType:
     """The execution's headline fields, then its result (a runner's exit code and the like, or
-    a workflow's value) as JSON, then its stdout and stderr as text."""
+    a workflow's value) as JSON, then (`with_output`) its stdout and stderr as text."""
     shown = {name: execution[name] for name in HEADLINE if execution.get(name) is not None}
     parts: list[RenderableType] = [detail(shown)]
     result = execution.get("result")
@@ -66,9 +66,8 @@ def execution_view(execution: Mapping[str, Any]) -> RenderableType:
     if isinstance(result, dict):
         # A runner's result carries its output, shown below as text; the rest as JSON.
         result = {name: value for name, value in result.items() if name not in STREAMS}
-        streams = {
-            name: execution["result"][name] for name in STREAMS if name in execution["result"]
-        }
+        kept = STREAMS if with_output else ()
+        streams = {name: execution["result"][name] for name in kept if name in execution["result"]}
     if result not in (None, {}):
         parts += [Text("\nresult", style="bold"), Text(json.dumps(result, indent=2))]
     for stream, output in streams.items():

@@ -1,4 +1,4 @@
-"""`attune execution list|get|cancel|re-run|tree` (and `run`, the same as `attune run`):
+"""`attune execution list|get|tail|cancel|re-run|tree` (and `run`, as `attune run`):
 executions through the API. Runs are sent once however often they are retried (one
 `Idempotency-Key` per command)."""
 
@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from attune.cli_execution_views import EXECUTIONS, execution_view, status_line, tree_view
+from attune.cli_output import tail
 from attune.cli_run import OutputOption, ParamsJsonOption, run, watch_to_the_end
 from attune.cli_support import (
     Output,
@@ -24,6 +25,7 @@ from attune.cli_support import (
 
 execution_app = typer.Typer(help="Work with executions: runs of actions.", no_args_is_help=True)
 execution_app.command("run")(run)
+execution_app.command("tail")(tail)
 IdArgument = Annotated[int, typer.Argument(min=1, help="The execution's id.")]
 # How many children of one execution `tree` reads; a workflow with more is cut, saying so.
 TREE_PAGE = 1000
@@ -85,7 +87,7 @@ def execution_rerun(
         path = f"/executions/{id}/re-run"
         execution = call_api(settings, "POST", path, {"parameters": given}, idempotent=True)
         if watch:
-            execution = watch_to_the_end(settings, execution)
+            execution, _ = watch_to_the_end(settings, execution, output)
         render(execution, output, execution_view)
         if watch and execution["status"] != "completed":
             raise typer.Exit(code=1)

@@ -1,6 +1,6 @@
 """`attune run ACTION [name=value ...]`: run an action, typed as it declares its parameters,
-and (with --watch, the default on a terminal) wait for its end, exiting 0 only if it
-completed. Ctrl-C while watching asks whether to cancel the execution."""
+and (with --watch, the default on a terminal) show its output as it comes and wait for its
+end, exiting 0 only if it completed. Ctrl-C while watching asks whether to cancel it."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from attune.cli_execution_views import TERMINAL_STATUSES, execution_view, status_line
+from attune.cli_output import OutputFollower
 from attune.cli_support import (
     Output,
     OutputOption,
@@ -38,7 +39,7 @@ ParamsJsonOption = Annotated[
 ]
 # The pause between two looks at a watched execution: short at first, longer later.
 FIRST_POLL_SECONDS = 0.2
-LONGEST_POLL_SECONDS = 2.0
+LONGEST_POLL_SECONDS = 1.0
 EXIT_INTERRUPTED = 130
 TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
 FALSE_WORDS = frozenset({"false", "no", "off", "0"})
@@ -84,16 +85,23 @@ def run(
         body = {"action": action, "parameters": given}
         execution = call_api(settings, "POST", "/executions", body, idempotent=True)
         if watching:
-            execution = watch_to_the_end(settings, execution)
+            execution, shown = watch_to_the_end(settings, execution, output)
             code = 0 if execution["status"] == "completed" else 1
+            if shown and output is Output.TABLE:
+                render(execution, output, lambda ended: execution_view(ended, with_output=False))
+                return
         render(execution, output, execution_view)
 
     run_checked(step)
     raise typer.Exit(code=code)
 
 
-def watch_to_the_end(settings: Settings, execution: Mapping[str, Any]) -> dict[str, Any]:
-    """Look at the execution until it ends, telling each status on stderr; the last look.
+def watch_to_the_end(
+    settings: Settings, execution: Mapping[str, Any], output: Output
+) -> tuple[dict[str, Any], bool]:
+    """Look at the execution until it ends, telling each status on stderr and printing its
+    output as it comes (on stderr too, when stdout is for `-o json` or `yaml`); the last
+    look, and whether any output was printed.
 
     Ctrl-C asks whether to cancel it: yes sends the cancel and watches on to its end; no
     leaves it running and exits 130.
@@ -102,6 +110,7 @@ def watch_to_the_end(settings: Settings, execution: Mapping[str, Any]) -> dict[s
 
     path = f"/executions/{execution['id']}"
     current = dict(execution)
+    live = OutputFollower(settings, current["id"], stdout_free=output is Output.TABLE)
     told = None
     pause = FIRST_POLL_SECONDS
     console = Console(stderr=True, highlight=False)
@@ -110,8 +119,9 @@ def watch_to_the_end(settings: Settings, execution: Mapping[str, Any]) -> dict[s
             if current["status"] != told:
                 console.print(status_line(current))
                 told = current["status"]
+            live.poll()  # after the status: output written before an ending is never missed
             if current["status"] in TERMINAL_STATUSES:
-                return current
+                return current, live.shown
             time.sleep(pause)
             pause = min(pause * 2, LONGEST_POLL_SECONDS)
             current = call_api(settings, "GET", path)

@@ -16,9 +16,11 @@ step of a timeout or a cancellation); SIGUSR1 kills the action and everything it
 
 SETTINGS is JSON: `ending` (the file to write), `limit` (bytes kept of each output),
 `drain_seconds`, `result_pipe` (append the number of a pipe for the result to ARGV),
-`user` ([uid, gid] to run the action as, or null) and `inherit_fds` (descriptors the
-action inherits under the same numbers). The action's stdin is the guard's own (the
-parameters, secrets included, which is why they are never in argv nor in a file).
+`user` ([uid, gid] to run the action as, or null), `inherit_fds` (descriptors the
+action inherits under the same numbers) and `live_dir` (a folder to append the kept
+stdout and stderr to as they come, files `stdout` and `stderr`, or null). The action's
+stdin is the guard's own (the parameters, secrets included, which is why they are never
+in argv nor in a file).
 
 Standard library only, and started with -S: it runs once for every action.
 """
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
+# Live output files: appended to, private to the worker's user, never inherited by the action.
+LIVE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
 # How long killed processes get to disappear; SIGKILL cannot be refused, so only a process
 # stuck in the kernel (or a fork bomb outrunning the kills) takes longer.
 KILL_WAIT_SECONDS = 2.0
@@ -55,12 +59,14 @@ class Capture:
     """A pipe from the action: keeps the first `limit` bytes, and reads and drops the rest
     so that the action never blocks on a full pipe."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, live: str | None = None) -> None:
         self.read_fd, self.write_fd = os.pipe()
         self.limit = limit
         self.data = bytearray()
         self.truncated = False
         self.open = True
+        # What is kept is also appended here as it comes, for the worker to pass on live.
+        self.live_fd = None if live is None else os.open(live, LIVE_FLAGS, 0o600)
 
     def read(self) -> None:
         """Read what is there; at EOF, close the pipe."""
@@ -72,6 +78,8 @@ class Capture:
         room = self.limit - len(self.data)
         if room > 0:
             self.data += chunk[:room]
+            if self.live_fd is not None:
+                os.write(self.live_fd, chunk[:room])
         if len(chunk) > room:
             self.truncated = True
 
@@ -141,7 +149,9 @@ class Guard:
         self.user: list[int] | None = settings["user"]
         self.inherit_fds: list[int] = settings["inherit_fds"]
         limit = int(settings["limit"])
-        self.stdout, self.stderr = Capture(limit), Capture(limit)
+        live: str | None = settings.get("live_dir")
+        self.stdout = Capture(limit, None if live is None else os.path.join(live, "stdout"))
+        self.stderr = Capture(limit, None if live is None else os.path.join(live, "stderr"))
         self.result = Capture(limit) if settings["result_pipe"] else None
         self.parent = os.getppid()
         self.leader = 0

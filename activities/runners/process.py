@@ -29,6 +29,7 @@ from typing import Any
 from activities.runners.endings import forget_ending, outcome, read_ending
 from activities.runners.environment import build_environment
 from activities.runners.heartbeat import wait_heartbeating
+from activities.runners.live_output import LiveOutput, following
 from activities.runners.types import RunOutput, RunRequest
 
 PR_SET_PDEATHSIG = 1
@@ -171,6 +172,7 @@ def _guard_argv(
     *,
     result_pipe: bool,
     inherit_fds: tuple[int, ...],
+    live_dir: Path | None,
 ) -> list[str]:
     """The guard's command line: its settings as JSON, then the action's argv."""
     user = request.run_as
@@ -181,6 +183,7 @@ def _guard_argv(
         "result_pipe": result_pipe,
         "user": None if user is None else [user.uid, user.gid],
         "inherit_fds": list(inherit_fds),
+        "live_dir": None if live_dir is None else str(live_dir),
     }
     # -I: no PYTHON* variable, user site or script folder (whose types.py would shadow the
     # standard library's) on the path; -S: no site-packages, for a faster start.
@@ -239,8 +242,14 @@ async def run_process(
             request.run_as.owns(Path(workdir))
             environment |= {"HOME": workdir, "USER": request.run_as.name}
             environment["LOGNAME"] = request.run_as.name
+        live = None if request.on_output is None else LiveOutput(Path(own), request.on_output)
         guard_argv = _guard_argv(
-            request, argv, ending, result_pipe=result_pipe, inherit_fds=inherit_fds
+            request,
+            argv,
+            ending,
+            result_pipe=result_pipe,
+            inherit_fds=inherit_fds,
+            live_dir=None if live is None else Path(own),
         )
         log = Path(own) / "guard.log"
         try:
@@ -260,7 +269,7 @@ async def run_process(
         except (OSError, ValueError) as exc:
             elapsed = time.monotonic() - started
             return RunOutput.failed(f"could not start {argv[0]}: {exc}", duration_seconds=elapsed)
-        timed_out_after = await _supervise(guard, request, payload)
+        timed_out_after = await following(live, _supervise(guard, request, payload))
         output = read_ending(ending) or _without_ending(guard.returncode, log)
     if timed_out_after is not None:
         status, error = outcome(output.exit_code, timed_out_after)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -62,6 +62,9 @@ class RunRequest:
     # Where the action's guard writes its ending (`activities.runners.endings`), to be read
     # even if the worker dies; left in place for the caller. None: a private file, removed.
     ending_file: Path | None = None
+    # Where whole lines of stdout and stderr go while the action runs (`live_output`), as
+    # (stream, text); None: output only in the ending.
+    on_output: Callable[[str, str], Awaitable[None]] | None = None
 
 
 class RunStatus(StrEnum):

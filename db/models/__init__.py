@@ -23,6 +23,7 @@ from db.models.enums import (
 )
 from db.models.event import Event
 from db.models.execution import Execution
+from db.models.execution_output import ExecutionOutput
 from db.models.idempotency_key import IdempotencyKey
 from db.models.identity import ApiToken, Identity, PermissionAssignment, PermissionSet
 from db.models.inquiry import Inquiry
@@ -53,6 +54,7 @@ __all__ = [
     "EnforcementStatus",
     "Event",
     "Execution",
+    "ExecutionOutput",
     "ExecutionStatus",
     "IdempotencyKey",
     "Identity",
