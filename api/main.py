@@ -33,6 +33,7 @@ from api.routers import (
     rules,
     sensors,
     sessions,
+    stream,
     triggers,
     webhooks,
     workers,
@@ -43,6 +44,7 @@ from attune.auth.revocation import RevocationListener
 from attune.auth.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from attune.config import Settings, get_settings, required_database_url, temporal_target
 from attune.engine.workflow_starts import WorkflowStarter
+from attune.stream_hub import StreamHub
 from attune.temporal_setup import data_converter_for
 from attune.web_ui_codec import CODEC_PATH, web_ui_codec_endpoint
 from db.engine import create_engine, create_session_factory
@@ -77,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         recent_tokens = RecentTokens(ttl=settings.token_cache_seconds)
         listener = RevocationListener(database_url, recent_tokens)
         await listener.start()
+        stream_hub = StreamHub(database_url)
+        await stream_hub.start()
         app.state.services = Services(
             settings=settings,
             engine=engine,
@@ -87,10 +91,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 temporal, settings, start_timeout_seconds=WORKFLOW_START_TIMEOUT_SECONDS
             ),
             recent_tokens=recent_tokens,
+            stream_hub=stream_hub,
         )
         try:
             yield
         finally:
+            await stream_hub.stop()
             await listener.stop()
             await engine.dispose()
 
@@ -132,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         permission_sets,
         audit,
         workers,
+        stream,
     ):
         app.include_router(
             resource.router,

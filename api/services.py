@@ -12,6 +12,7 @@ from attune import errors
 from attune.auth.recent_tokens import RecentTokens
 from attune.config import Settings
 from attune.engine.workflow_starts import WorkflowStarter
+from attune.stream_hub import StreamHub
 
 
 @dataclass
@@ -27,6 +28,14 @@ class Services:
     # waits out the client's retries against a Temporal that is down.
     starter: WorkflowStarter
     recent_tokens: RecentTokens = field(default_factory=lambda: RecentTokens(ttl=0))
+    # What happens, for `GET /stream` (started in the API's lifespan).
+    stream_hub: StreamHub | None = None
+
+    def hub(self) -> StreamHub:
+        """The stream hub; refused clearly in an app built without one."""
+        if self.stream_hub is None:
+            raise errors.ServiceUnavailable("this API process serves no event stream")
+        return self.stream_hub
 
     @cached_property
     def secrets_key(self) -> bytes | None:

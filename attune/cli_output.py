@@ -61,6 +61,8 @@ def tail(
     def step() -> None:
         nonlocal status
         for event in stream_events(settings, f"/executions/{id}/output/stream?after={after}"):
+            if not event.data:
+                continue  # a keep-alive
             data: dict[str, Any] = json.loads(event.data)
             if event.event == "output":
                 write_piece(data["stream"], data["text"], stdout_free=True)

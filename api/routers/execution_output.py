@@ -4,11 +4,12 @@ Server-Sent Events stream of what comes until the execution ends."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, Field
 
@@ -26,11 +27,26 @@ from db.repositories import execution_output
 
 router = APIRouter(prefix="/executions", tags=["executions"])
 
+
+async def visible_execution(session: SessionDep, request: Request, id: RecordId) -> Execution:
+    """The execution `id`, or the 404 of one the caller may not view; a dependency, so a
+    stream is refused before it starts."""
+    execution = await executions.repository.get(session, id=id)
+    check_execution(request_permissions(request), execution, Verb.VIEW)
+    return execution
+
+
+VisibleExecution = Annotated[Execution, Depends(visible_execution)]
+
 PAGE = 1000
 # How often a stream looks for new output; it ends once the execution has ended.
 POLL_SECONDS = 0.25
 After = Annotated[
     int, Query(ge=0, le=INT64_MAX, description="Only pieces after this id: the last you saw.")
+]
+StreamSeconds = Annotated[
+    float | None,
+    Query(ge=0, le=86400, description="End the stream after this long (default: at the end)."),
 ]
 
 
@@ -50,12 +66,11 @@ class OutputPage(BaseModel):
 
 @router.get("/{id}/output", responses=errors_of(403, 404), **needs(Resource.EXECUTION, Verb.VIEW))
 async def get_output(
-    session: SessionDep, request: Request, id: RecordId, after: After = 0
+    execution: VisibleExecution, session: SessionDep, id: RecordId, after: After = 0
 ) -> OutputPage:
     """What the action has written so far, after the piece `after`, oldest first: whole
     lines of stdout and stderr as the worker read them (the first 1 MiB
     of each, as in the result). `ended` once nothing more will come."""
-    execution = await _visible(session, request, id)
     # The status first: output written before the ending is then never missed.
     status = execution.status
     pieces = await execution_output.read_after(session, execution_id=id, after=after, limit=PAGE)
@@ -74,27 +89,32 @@ async def get_output(
     **needs(Resource.EXECUTION, Verb.VIEW),
 )
 async def stream_output(
+    execution: VisibleExecution,
     session: SessionDep,
     services: ServicesDep,
     request: Request,
     id: RecordId,
     after: After = 0,
+    seconds: StreamSeconds = None,
     last_event_id: Annotated[int | None, Header(ge=0, le=INT64_MAX)] = None,
 ) -> AsyncIterator[ServerSentEvent]:
     """Server-Sent Events: `output` events (`id` the piece's, `data` its stream and text)
     as the action writes, then one `end` event with the execution's status. Resumes after
-    `Last-Event-ID` (or `after`); keep-alive comments while nothing comes."""
-    await _visible(session, request, id)
+    `Last-Event-ID` (or `after`); keep-alive comments while nothing comes. With `seconds`,
+    it ends after that long even if the execution has not (and sends no `end`)."""
     await session.close()  # a stream may last hours: no connection held meanwhile
     cursor = last_event_id if last_event_id is not None else after
-    async for event in _follow(services, id, cursor):
+    ends_at = None if seconds is None else time.monotonic() + seconds
+    async for event in _follow(services, id, cursor, ends_at):
         if await request.is_disconnected():
             return
         yield event
 
 
-async def _follow(services: Services, id: int, cursor: int) -> AsyncIterator[ServerSentEvent]:
-    while True:
+async def _follow(
+    services: Services, id: int, cursor: int, ends_at: float | None
+) -> AsyncIterator[ServerSentEvent]:
+    while ends_at is None or time.monotonic() < ends_at:
         async with services.sessions() as session:
             execution = await executions.repository.get(session, id=id)
             pieces = await execution_output.read_after(
@@ -110,9 +130,3 @@ async def _follow(services: Services, id: int, cursor: int) -> AsyncIterator[Ser
             return
         if not pieces:
             await asyncio.sleep(POLL_SECONDS)
-
-
-async def _visible(session: SessionDep, request: Request, id: int) -> Execution:
-    execution = await executions.repository.get(session, id=id)
-    check_execution(request_permissions(request), execution, Verb.VIEW)
-    return execution

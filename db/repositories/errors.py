@@ -17,6 +17,7 @@ CHECK_MESSAGES = {
     "ref_parts": "ref must equal `pack_ref.name`, with no dots in pack_ref",
     "version_semver": "version must be semantic (MAJOR.MINOR.PATCH, e.g. 1.2.0)",
     "port_range": "port must be between 1 and 65535",
+    "stream": "stream must be stdout or stderr",
     "timeout_positive": "timeout must be greater than 0",
     "login_not_empty": "login must not be empty",
     "name_not_empty": "name must not be empty",

@@ -19,6 +19,7 @@ from api.access import PERMISSION_EXTENSION
 from api.main import create_app
 from attune.auth.permissions import BUILT_IN, Permissions, Resource, Verb, parse_grants
 from attune.config import Settings
+from tests.api.streams import ENDLESS_STREAMS
 from tests.conftest import api_client
 from tests.db.factories import unique
 from tests.identities import make_identity, make_token
@@ -84,7 +85,10 @@ def answered_wrongly(permissions: Permissions, needed: Any, response: httpx.Resp
 
 async def call(client: httpx.AsyncClient, method: str, path: str) -> httpx.Response:
     return await client.request(
-        method, path, json={} if method in {"POST", "PUT", "PATCH"} else None
+        method,
+        path,
+        json={} if method in {"POST", "PUT", "PATCH"} else None,
+        params={"seconds": 0} if path in ENDLESS_STREAMS else None,
     )
 
 

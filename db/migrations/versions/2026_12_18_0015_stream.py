@@ -1,0 +1,75 @@
+"""The event stream: what happens, told by the database to every API process.
+
+Triggers on execution (created, and each change of status), event and enforcement
+(created) and inquiry (created, and each change of status: answered, timed out, ...)
+send a JSON line on the NOTIFY channel `attune_stream` as their transaction commits: its
+`id` (from the sequence `stream_event_id`), `kind`, `change`, `entity_id`, `at`, and what
+filters and permissions need (the status, the action, trigger or rule ref, ...). API
+processes LISTEN and serve it as `GET /api/v1/stream`. Nothing is stored.
+
+Revision ID: 0015
+Revises: 0014
+Create Date: 2026-12-18
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0015"
+down_revision: str | None = "0014"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+SCHEMA = "attune"
+CHANNEL = "attune_stream"
+# Per table: what else an event of it carries (and the pack it belongs to, by its ref).
+FIELDS = {
+    "execution": "'status', NEW.status, 'action', NEW.action_ref, 'rule', NEW.rule_ref, "
+    "'parent_id', NEW.parent_id",
+    "event": "'trigger', NEW.trigger_ref",
+    "enforcement": "'status', NEW.status, 'rule', NEW.rule_ref, 'trigger', NEW.trigger_ref, "
+    "'event_id', NEW.event_id",
+    "inquiry": "'status', NEW.status, 'execution_id', NEW.execution_id, 'action', "
+    f"(SELECT action_ref FROM {SCHEMA}.execution WHERE id = NEW.execution_id)",
+}
+WITH_STATUS = ("execution", "inquiry")
+
+
+def upgrade() -> None:
+    op.execute(f"CREATE SEQUENCE {SCHEMA}.stream_event_id")
+    for table, fields in FIELDS.items():
+        op.execute(
+            f"""
+            CREATE FUNCTION {SCHEMA}.{table}_to_stream() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM pg_notify('{CHANNEL}', jsonb_build_object(
+                    'id', nextval('{SCHEMA}.stream_event_id'),
+                    'kind', '{table}',
+                    'change', CASE TG_OP WHEN 'INSERT' THEN 'created' ELSE 'status' END,
+                    'entity_id', NEW.id,
+                    'at', clock_timestamp(),
+                    {fields}
+                )::text);
+                RETURN NULL;
+            END $$
+            """
+        )
+        op.execute(
+            f'CREATE TRIGGER "{table}_created_to_stream" AFTER INSERT ON {SCHEMA}."{table}" '
+            f"FOR EACH ROW EXECUTE FUNCTION {SCHEMA}.{table}_to_stream()"
+        )
+        if table in WITH_STATUS:
+            op.execute(
+                f'CREATE TRIGGER "{table}_status_to_stream" AFTER UPDATE OF status ON '
+                f'{SCHEMA}."{table}" FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status) '
+                f"EXECUTE FUNCTION {SCHEMA}.{table}_to_stream()"
+            )
+
+
+def downgrade() -> None:
+    for table in FIELDS:
+        op.execute(f'DROP TRIGGER IF EXISTS "{table}_status_to_stream" ON {SCHEMA}."{table}"')
+        op.execute(f'DROP TRIGGER "{table}_created_to_stream" ON {SCHEMA}."{table}"')
+        op.execute(f"DROP FUNCTION {SCHEMA}.{table}_to_stream()")
+    op.execute(f"DROP SEQUENCE {SCHEMA}.stream_event_id")
