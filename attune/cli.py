@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
 from typing import Annotated
@@ -23,8 +22,8 @@ from attune.cli_purge import purge
 from attune.cli_rules import rule_app
 from attune.cli_run import run
 from attune.cli_sensors import sensor_app
+from attune.cli_support import Output, OutputOption, json_object_option, render
 from attune.cli_support import cli_settings as _settings
-from attune.cli_support import json_object_option
 from attune.cli_support import run_checked as _run_checked
 from attune.cli_workers import worker_app
 from attune.config import (
@@ -179,6 +178,7 @@ def inquiry_list(
     ] = None,
     assignee: Annotated[str | None, typer.Option(help="Only those naming this login.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many, newest first.")] = 50,
+    output: OutputOption = Output.TABLE,
 ) -> None:
     """List inquiries, newest first."""
     from attune.api_client import call_api
@@ -195,7 +195,7 @@ def inquiry_list(
 
     def step() -> None:
         page = call_api(settings, "GET", f"/inquiries?{query}")
-        typer.echo(inquiry_table(page["items"]))
+        render(page["items"], output, inquiry_table)
 
     _run_checked(step)
 
@@ -204,6 +204,7 @@ def inquiry_list(
 def inquiry_respond(
     id: Annotated[int, typer.Argument(help="The inquiry's id (see `attune inquiry list`).")],
     data: Annotated[str, typer.Option(help="The answer, a JSON object: '{\"approve\": true}'.")],
+    output: OutputOption = Output.TABLE,
 ) -> None:
     """Answer an inquiry as the CLI's identity; its execution then resumes."""
     from attune.api_client import call_api
@@ -213,7 +214,7 @@ def inquiry_respond(
 
     def step() -> None:
         inquiry = call_api(settings, "POST", f"/inquiries/{id}/respond", {"response": response})
-        typer.echo(json.dumps(inquiry, indent=2))
+        render(inquiry, output, lambda answered: f"inquiry {answered['id']} {answered['status']}")
 
     _run_checked(step)
 

@@ -6,20 +6,19 @@ login` stored (`attune.login_file`, mode 0600); the data directory's admin-token
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import typer
+from rich.text import Text
 
-from attune.cli_support import cli_settings, run_checked
+from attune.cli_support import Output, OutputOption, cli_settings, render, run_checked
 
 identity_app = typer.Typer(
     help="Create, list, disable and enable identities.", no_args_is_help=True
 )
 token_app = typer.Typer(help="Make, list and revoke identities' API tokens.", no_args_is_help=True)
 LoginArgument = Annotated[str, typer.Argument(help="The identity's login.")]
-Output = Annotated[str, typer.Option("-o", "--output", help="table or json.")]
 
 
 def login(
@@ -64,19 +63,14 @@ def logout() -> None:
     run_checked(step)
 
 
-def whoami(output: Output = "table") -> None:
+def whoami(output: OutputOption = Output.TABLE) -> None:
     """Who the CLI's token belongs to, and its permission sets."""
     from attune.api_client import call_api
 
     settings = cli_settings()
 
     def step() -> None:
-        me = call_api(settings, "GET", "/whoami")
-        if output == "json":
-            typer.echo(json.dumps(me, indent=2))
-            return
-        sets = ", ".join(held["name"] for held in me["permission_sets"]) or "(none)"
-        typer.echo(f"{me['login']}  permission sets: {sets}")
+        render(call_api(settings, "GET", "/whoami"), output, _who)
 
     run_checked(step)
 
@@ -107,7 +101,7 @@ def identity_create(
 
 
 @identity_app.command("list")
-def identity_list(output: Output = "table") -> None:
+def identity_list(output: OutputOption = Output.TABLE) -> None:
     """List identities: login, enabled, permission sets."""
     from attune.api_client import call_api
 
@@ -120,12 +114,7 @@ def identity_list(output: Output = "table") -> None:
             page = call_api(settings, "GET", f"/identities?limit=1000&offset={offset}")
             items += page["items"]
             offset = page["next_offset"]
-        if output == "json":
-            typer.echo(json.dumps(items, indent=2))
-            return
-        for item in items:
-            state = "enabled" if item["enabled"] else "disabled"
-            typer.echo(f"{item['login']}  {state}  {','.join(item['permission_sets']) or '-'}")
+        render(items, output, _identity_lines)
 
     run_checked(step)
 
@@ -196,7 +185,7 @@ def token_create(
 
 
 @token_app.command("list")
-def token_list(name: LoginArgument, output: Output = "table") -> None:
+def token_list(name: LoginArgument, output: OutputOption = Output.TABLE) -> None:
     """List an identity's tokens (never the tokens themselves)."""
     from attune.api_client import call_api
 
@@ -204,12 +193,7 @@ def token_list(name: LoginArgument, output: Output = "table") -> None:
 
     def step() -> None:
         page = call_api(settings, "GET", f"/identities/{quote(name, safe='')}/tokens?limit=1000")
-        if output == "json":
-            typer.echo(json.dumps(page["items"], indent=2))
-            return
-        for row in page["items"]:
-            state = "revoked" if row["revoked"] else f"expires {row['expires_at'] or 'never'}"
-            typer.echo(f"{row['id']}  {row['kind']}  {row['label']}  {state}")
+        render(page["items"], output, _token_lines)
 
     run_checked(step)
 
@@ -228,3 +212,28 @@ def token_revoke(
         typer.echo(f"token {token_id} of {name} revoked")
 
     run_checked(step)
+
+
+def _who(me: dict[str, Any]) -> Text:
+    sets = ", ".join(held["name"] for held in me["permission_sets"]) or "(none)"
+    return Text(f"{me['login']}  permission sets: {sets}")
+
+
+def _identity_lines(items: list[dict[str, Any]]) -> Text:
+    return Text(
+        "\n".join(
+            f"{item['login']}  {'enabled' if item['enabled'] else 'disabled'}  "
+            f"{','.join(item['permission_sets']) or '-'}"
+            for item in items
+        )
+    )
+
+
+def _token_lines(rows: list[dict[str, Any]]) -> Text:
+    return Text(
+        "\n".join(
+            f"{row['id']}  {row['kind']}  {row['label']}  "
+            + ("revoked" if row["revoked"] else f"expires {row['expires_at'] or 'never'}")
+            for row in rows
+        )
+    )

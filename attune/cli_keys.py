@@ -13,8 +13,9 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 import typer
+from rich.text import Text
 
-from attune.cli_support import cli_settings, run_checked
+from attune.cli_support import Output, OutputOption, cli_settings, render, run_checked
 from attune.config import Settings
 from attune.errors import AttuneError
 from attune.keys.addresses import Scope
@@ -98,13 +99,22 @@ def key_get(
     run_checked(step)
 
 
+def _key_lines(keys: list[dict[str, Any]]) -> Text:
+    lines = [
+        f"{_address(key)}  {shown(key['value'])}"
+        + (f"  expires {key['expires_at']}" if key["expires_at"] else "")
+        for key in keys
+    ]
+    return Text("\n".join(lines) or "(no keys)")
+
+
 @key_app.command("list")
 def key_list(
     scope: Annotated[Scope | None, typer.Option(help="Only this scope.")] = None,
     pack: PackOption = None,
     user: UserOption = None,
     prefix: Annotated[str | None, typer.Option(help="Only names starting so.")] = None,
-    output: Annotated[str, typer.Option("-o", "--output", help="table or json.")] = "table",
+    output: OutputOption = Output.TABLE,
 ) -> None:
     """List keys: scope, owner, name, value (encrypted ones masked) and expiry."""
     from attune.api_client import call_api
@@ -121,14 +131,7 @@ def key_list(
             page = call_api(settings, "GET", f"/keys?{query}&offset={offset}")
             items += page["items"]
             offset = page["next_offset"]
-        if output == "json":
-            typer.echo(json.dumps(items, indent=2))
-            return
-        if not items:
-            typer.echo("(no keys)")
-        for key in items:
-            expiry = f"  expires {key['expires_at']}" if key["expires_at"] else ""
-            typer.echo(f"{_address(key)}  {shown(key['value'])}{expiry}")
+        render(items, output, _key_lines)
 
     run_checked(step)
 

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 import typer
 import yaml
 from rich.console import Console, RenderableType
+from rich.text import Text
 
 from attune.config import Settings, SettingsError, load_settings
 from attune.errors import AttuneError
@@ -85,7 +86,12 @@ def render(value: Any, output: Output, view: View) -> None:
     elif output is Output.YAML:
         typer.echo(yaml.safe_dump(value, sort_keys=False, allow_unicode=True), nl=False)
     else:
-        Console(highlight=False).print(view(value))
+        shown = view(value)
+        if isinstance(shown, str):
+            typer.echo(shown)
+        else:
+            # Lines of text are not folded at the terminal's width; tables fit themselves.
+            Console(highlight=False, soft_wrap=isinstance(shown, Text)).print(shown)
 
 
 def print_items(path: str, output: Output, table: View) -> None:

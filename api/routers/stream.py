@@ -1,6 +1,7 @@
 """`GET /api/v1/stream`: what happens, as Server-Sent Events: executions created and each
 change of their status, events and enforcements created, inquiries created and answered
-or timed out. Only what the caller may view; resumable with `Last-Event-ID`."""
+or timed out, sensors registered and each change of their status. Only what the caller
+may view; resumable with `Last-Event-ID`."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class Kind(StrEnum):
     EVENT = "event"
     ENFORCEMENT = "enforcement"
     INQUIRY = "inquiry"
+    SENSOR = "sensor"
 
 
 # Who may see an event of each kind, and the ref whose pack it belongs to.
@@ -37,6 +39,7 @@ VIEWED_AS = {
     Kind.EVENT: (Resource.EVENT, "trigger"),
     Kind.ENFORCEMENT: (Resource.ENFORCEMENT, "rule"),
     Kind.INQUIRY: (Resource.INQUIRY, "action"),
+    Kind.SENSOR: (Resource.SENSOR, "sensor"),
 }
 
 
@@ -105,4 +108,6 @@ def _visible(permissions: Permissions, event: StreamEvent) -> bool:
         resource, _ = VIEWED_AS[Kind(event["kind"])]
     except (KeyError, ValueError):
         return False
-    return permissions.allows(resource, Verb.VIEW, pack=_pack(event), ref=str(event["entity_id"]))
+    # Catalog content is granted by ref (pack.name), history by id.
+    ref = event.get("sensor") if resource is Resource.SENSOR else str(event["entity_id"])
+    return permissions.allows(resource, Verb.VIEW, pack=_pack(event), ref=ref)

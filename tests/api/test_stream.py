@@ -1,6 +1,6 @@
 """`GET /api/v1/stream` on two real API processes' worth of servers: a run's status changes
 reach the clients of both, in order; `Last-Event-ID` resumes; filters and permissions
-keep out what was not asked for or may not be seen."""
+keep out what was not asked for or may not be seen; a sensor's status changes are told."""
 
 from __future__ import annotations
 
@@ -14,10 +14,13 @@ import httpx
 import pytest
 import uvicorn
 from httpx_sse import aconnect_sse
+from sqlalchemy import func, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.main import create_app
 from attune.config import Settings
-from tests.db.factories import unique
+from db.models import Sensor
+from tests.db.factories import make_pack, make_sensor, unique
 from tests.executions import wait_for_status
 from tests.identities import make_identity, make_token
 from tests.pack_folders import register_pack, write_pack
@@ -172,3 +175,37 @@ async def test_a_caller_hears_only_what_it_may_view_and_what_it_asked_for(
         )
     assert refused.status_code == 401
     assert bad_kind.status_code == 422
+
+
+async def test_a_sensors_status_changes_are_told_once_each(
+    api: httpx.AsyncClient,
+    admin_token: str,
+    two_apis: list[str],
+    session: AsyncSession,
+) -> None:
+    owner = await make_pack(session)
+    sensor = await make_sensor(session, owner, "poll")
+    await session.commit()
+    ref = sensor.ref
+
+    def changed_thrice(events: Events) -> bool:
+        return len([e for e in events if e.get("sensor") == ref]) >= 3
+
+    following = asyncio.create_task(
+        listen(two_apis[0], admin_token, changed_thrice, params={"kind": "sensor"})
+    )
+    await asyncio.sleep(0.5)
+    for changes in (
+        {"last_poll_at": func.now()},  # starting -> running
+        {"last_poll_at": func.now()},  # still running: not told
+        {"last_error": "poll() raised RuntimeError: down"},  # -> failing
+        {"enabled": False},  # -> disabled
+    ):
+        await session.execute(update(Sensor).where(Sensor.id == sensor.id).values(**changes))
+        await session.commit()
+    heard = await asyncio.wait_for(following, 30)
+
+    ours = [(e["change"], e["status"]) for e in heard if e.get("sensor") == ref]
+    assert ours == [("status", "running"), ("status", "failing"), ("status", "disabled")]
+    failing = next(e for e in heard if e.get("status") == "failing" and e.get("sensor") == ref)
+    assert failing["error"] == "poll() raised RuntimeError: down"

@@ -170,3 +170,30 @@ async def test_pack_remove_asks_first_then_removes_the_pack(
     assert core.code == 1
     assert "HTTP 409" in core.stderr
     assert "Attune's own" in core.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["whoami"],
+        ["identity", "list"],
+        ["key", "list"],
+        ["inquiry", "list"],
+        ["worker", "list"],
+        ["sensor", "list"],
+        ["execution", "list", "--limit", "5"],
+        ["event", "list", "--limit", "5"],
+        ["enforcement", "list", "--limit", "5"],
+        ["pack", "list"],
+    ],
+)
+async def test_every_listing_prints_yaml_that_says_what_its_json_does(
+    cli: RunAttune, command: list[str]
+) -> None:
+    as_json = await cli(*command, "-o", "json")
+    as_yaml = await cli(*command, "-o", "yaml")
+    as_table = await cli(*command)
+
+    assert as_json.code == as_yaml.code == as_table.code == 0, as_json.stderr + as_yaml.stderr
+    assert yaml.safe_load(as_yaml.stdout) == json.loads(as_json.stdout)
+    assert as_table.stdout.strip()

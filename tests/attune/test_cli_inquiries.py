@@ -131,7 +131,7 @@ async def test_the_cli_lists_pending_inquiries_and_answers_one(
     assert "HTTP 422" in refused.stderr
     assert "response.approve" in refused.stderr
 
-    answered = await run("inquiry", "respond", number, "--data", '{"approve": true}')
+    answered = await run("inquiry", "respond", number, "--data", '{"approve": true}', "-o", "json")
 
     assert answered.code == 0, answered.stderr
     assert json.loads(answered.stdout)["status"] == "responded"

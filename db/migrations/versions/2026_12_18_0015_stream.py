@@ -1,7 +1,9 @@
 """The event stream: what happens, told by the database to every API process.
 
 Triggers on execution (created, and each change of status), event and enforcement
-(created) and inquiry (created, and each change of status: answered, timed out, ...)
+(created), inquiry (created, and each change of status: answered, timed out, ...) and
+sensor (created, and each change of the status its row says: starting, running,
+failing, disabled)
 send a JSON line on the NOTIFY channel `attune_stream` as their transaction commits: its
 `id` (from the sequence `stream_event_id`), `kind`, `change`, `entity_id`, `at`, and what
 filters and permissions need (the status, the action, trigger or rule ref, ...). API
@@ -32,13 +34,23 @@ FIELDS = {
     "'event_id', NEW.event_id",
     "inquiry": "'status', NEW.status, 'execution_id', NEW.execution_id, 'action', "
     f"(SELECT action_ref FROM {SCHEMA}.execution WHERE id = NEW.execution_id)",
+    "sensor": "'status', {NEW}, 'sensor', NEW.ref, 'error', left(NEW.last_error, 200)",
 }
 WITH_STATUS = ("execution", "inquiry")
+
+
+def sensor_status(row: str) -> str:
+    """The status a sensor row says, as `api.schemas.sensors.SensorStatus.of` reads it."""
+    return (
+        f"(CASE WHEN NOT {row}.enabled THEN 'disabled' WHEN {row}.last_error IS NOT NULL "
+        f"THEN 'failing' WHEN {row}.last_poll_at IS NULL THEN 'starting' ELSE 'running' END)"
+    )
 
 
 def upgrade() -> None:
     op.execute(f"CREATE SEQUENCE {SCHEMA}.stream_event_id")
     for table, fields in FIELDS.items():
+        fields = fields.replace("{NEW}", sensor_status("NEW"))
         op.execute(
             f"""
             CREATE FUNCTION {SCHEMA}.{table}_to_stream() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -65,6 +77,13 @@ def upgrade() -> None:
                 f'{SCHEMA}."{table}" FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status) '
                 f"EXECUTE FUNCTION {SCHEMA}.{table}_to_stream()"
             )
+    # A sensor's status is read from three columns; only a change of it is told.
+    op.execute(
+        f'CREATE TRIGGER "sensor_status_to_stream" AFTER UPDATE OF enabled, last_error, '
+        f'last_poll_at ON {SCHEMA}."sensor" FOR EACH ROW WHEN '
+        f"({sensor_status('OLD')} IS DISTINCT FROM {sensor_status('NEW')}) "
+        f"EXECUTE FUNCTION {SCHEMA}.sensor_to_stream()"
+    )
 
 
 def downgrade() -> None:
