@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -28,7 +27,6 @@ from temporalio.client import Client
 
 from attune.bootstrap import prepare_database
 from attune.config import Settings
-from attune.embedded_postgres import ensure_database, start_embedded_postgres
 from attune.embedded_temporal import start_embedded_temporal
 from attune.encryption_key import generate_encryption_key
 from attune.launcher import wait_for_api
@@ -37,6 +35,7 @@ from attune.supervision.supervisor import start_part, stop_parts
 from attune.temporal_setup import register_search_attributes
 from bench.bare import BareWorkflow
 from bench.cpu import cpu_by_kind, cpu_spent
+from bench.databases import throwaway_database
 from bench.fifo import FifoFigures, report, run_fifo
 from bench.stats import RunFigures
 from db.engine import create_engine
@@ -214,36 +213,30 @@ async def event_to_completed(database_url: str, ids: list[int]) -> list[float]:
 
 
 async def main(count: int) -> None:
-    with tempfile.TemporaryDirectory(prefix="attune-bench-") as temporary:
-        workdir = Path(temporary)
-        postgres = start_embedded_postgres(workdir / "postgres", throwaway=True)
+    async with throwaway_database("attune-bench-") as (workdir, database_url):
+        port = free_port()
+        temporal = await start_embedded_temporal(port=port, ui=False)
         try:
-            database_url = await ensure_database(postgres.socket_dir, "attune_bench")
-            port = free_port()
-            temporal = await start_embedded_temporal(port=port, ui=False)
-            try:
-                address = f"127.0.0.1:{port}"
-                await register_search_attributes(temporal.client, "default")
-                settings = Settings(
-                    data_dir=workdir / "data",
-                    database_url=database_url,
-                    temporal_address=address,
-                    task_queue=f"bench-attune-{uuid.uuid4()}",
-                    api_port=free_port(),
-                    encryption_key=SecretStr(generate_encryption_key()),
-                )
-                await prepare_database(database_url, settings)
-                print(f"N={count}, {SUBMITTERS} parallel senders, one dev server", flush=True)
-                bare = await run_bare(temporal.client, address, count)
-                print(bare.line(), flush=True)
-                attune, fifo = await run_attune(settings, workdir, count)
-                print(f"e2e_vs_bare_ratio={attune.throughput / bare.throughput:.3f}")
-                for fifo_count, limit, figures in fifo:
-                    print(report(figures, bare.throughput, fifo_count, limit), flush=True)
-            finally:
-                await temporal.shutdown()
+            address = f"127.0.0.1:{port}"
+            await register_search_attributes(temporal.client, "default")
+            settings = Settings(
+                data_dir=workdir / "data",
+                database_url=database_url,
+                temporal_address=address,
+                task_queue=f"bench-attune-{uuid.uuid4()}",
+                api_port=free_port(),
+                encryption_key=SecretStr(generate_encryption_key()),
+            )
+            await prepare_database(database_url, settings)
+            print(f"N={count}, {SUBMITTERS} parallel senders, one dev server", flush=True)
+            bare = await run_bare(temporal.client, address, count)
+            print(bare.line(), flush=True)
+            attune, fifo = await run_attune(settings, workdir, count)
+            print(f"e2e_vs_bare_ratio={attune.throughput / bare.throughput:.3f}")
+            for fifo_count, limit, figures in fifo:
+                print(report(figures, bare.throughput, fifo_count, limit), flush=True)
         finally:
-            postgres.stop()
+            await temporal.shutdown()
 
 
 if __name__ == "__main__":

@@ -16,10 +16,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 from pydantic import SecretStr
@@ -27,10 +25,10 @@ from sqlalchemy import text
 
 from attune.bootstrap import prepare_database
 from attune.config import Settings
-from attune.embedded_postgres import ensure_database, start_embedded_postgres
 from attune.encryption_key import generate_encryption_key
 from attune.supervision.parts import api_part
 from attune.supervision.supervisor import start_part, stop_parts
+from bench.databases import throwaway_database
 from bench.stats import RunFigures
 from db.engine import create_engine
 from tests.conftest import free_port
@@ -152,24 +150,18 @@ async def run_purge(environment: dict[str, str]) -> int:
 
 
 async def main(rows: int) -> None:
-    with tempfile.TemporaryDirectory(prefix="attune-bench-retention-") as temporary:
-        workdir = Path(temporary)
-        postgres = start_embedded_postgres(workdir / "postgres", throwaway=True)
-        try:
-            database_url = await ensure_database(postgres.socket_dir, "attune_bench")
-            settings = Settings(
-                data_dir=workdir / "data",
-                database_url=database_url,
-                temporal_address=f"127.0.0.1:{free_port()}",  # none: listing needs no Temporal
-                task_queue=f"bench-{uuid.uuid4()}",
-                api_port=free_port(),
-                encryption_key=SecretStr(generate_encryption_key()),
-            )
-            await prepare_database(database_url, settings)
-            await seed(database_url, rows)
-            await measure(settings)
-        finally:
-            postgres.stop()
+    async with throwaway_database("attune-bench-retention-") as (workdir, database_url):
+        settings = Settings(
+            data_dir=workdir / "data",
+            database_url=database_url,
+            temporal_address=f"127.0.0.1:{free_port()}",  # none: listing needs no Temporal
+            task_queue=f"bench-{uuid.uuid4()}",
+            api_port=free_port(),
+            encryption_key=SecretStr(generate_encryption_key()),
+        )
+        await prepare_database(database_url, settings)
+        await seed(database_url, rows)
+        await measure(settings)
 
 
 async def measure(settings: Settings) -> None:
