@@ -44,7 +44,15 @@ class StreamHub:
     def __init__(self, database_url: str, *, window: int = WINDOW) -> None:
         self.recent: deque[StreamEvent] = deque(maxlen=window)
         self.subscriptions: set[Subscription] = set()
-        self._listener = Listener(database_url, CHANNEL, self.publish)
+        # Set while the LISTEN is up: a client subscribing meanwhile misses nothing.
+        self.listening = asyncio.Event()
+        self._listener = Listener(
+            database_url,
+            CHANNEL,
+            self.publish,
+            on_listening=self.listening.set,
+            on_lost=self.listening.clear,
+        )
 
     async def start(self) -> None:
         await self._listener.start()

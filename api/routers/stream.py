@@ -23,6 +23,7 @@ from attune.auth.permissions import Permissions, Resource, Verb
 from attune.stream_hub import StreamEvent, StreamHub
 
 router = APIRouter(prefix="/stream", tags=["stream"])
+LISTENING_WAIT_SECONDS = 5.0
 
 
 class Kind(StrEnum):
@@ -66,6 +67,10 @@ async def stream(
     process still keeps it (the last 10,000); if not, a `lost` event says so. Keep-alive
     comments while nothing happens. Any token may listen; it hears only what it may view."""
     permissions = request_permissions(request)
+    # Just after the process started (or lost its connection), wait a little for it to
+    # hear again; past that the stream goes on, and hears once it does.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(hub.listening.wait(), LISTENING_WAIT_SECONDS)
     subscription = hub.subscribe(last_event_id)
     ends_at = None if seconds is None else time.monotonic() + seconds
     try:

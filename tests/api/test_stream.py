@@ -1,10 +1,11 @@
-"""`GET /api/v1/stream` on two real API processes' worth of servers: a run's status changes
-reach the clients of both, in order; `Last-Event-ID` resumes; filters and permissions
+"""`GET /api/v1/stream` on two API processes (one of them `python -m attune api`): a run's
+status changes reach the clients of both, in order; `Last-Event-ID` resumes; filters and permissions
 keep out what was not asked for or may not be seen; a sensor's status changes are told."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from attune.config import Settings
 from db.models import Sensor
 from tests.db.factories import make_pack, make_sensor, unique
 from tests.executions import wait_for_status
+from tests.fuzz_server import api_process
 from tests.identities import make_identity, make_token
 from tests.pack_folders import register_pack, write_pack
 from tests.servers import free_ports
@@ -31,22 +33,25 @@ Events = list[dict[str, Any]]
 
 
 @pytest.fixture
-async def two_apis(settings: Settings) -> AsyncIterator[list[str]]:
-    """Two API servers of their own (each its own hub and LISTEN), as two processes are."""
-    servers, serving = [], []
-    for port in free_ports(2):
-        config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=port, log_level="warning"
-        )
-        servers.append(uvicorn.Server(config))
-        serving.append(asyncio.create_task(servers[-1].serve()))
-    while not all(server.started for server in servers):
-        assert not any(task.done() for task in serving), "an API server did not start"
-        await asyncio.sleep(0.05)
-    yield [f"http://127.0.0.1:{server.config.port}" for server in servers]
-    for server in servers:
+async def two_apis(
+    settings: Settings, admin_token: str, tmp_path: Path
+) -> AsyncIterator[list[str]]:
+    """Two API processes, each with its own hub and LISTEN: this one's, served by uvicorn
+    on a free port, and `python -m attune api` in a process of its own."""
+    here, there = free_ports(2)
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=here, log_level="warning")
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    with contextlib.ExitStack() as stack:
+        other = settings.model_copy(update={"api_port": there, "data_dir": tmp_path / "other"})
+        process = api_process(other, admin_token, log=tmp_path / "other-api.log")
+        running = await asyncio.to_thread(stack.enter_context, process)
+        while not server.started:
+            assert not serving.done(), "the API server did not start"
+            await asyncio.sleep(0.05)
+        yield [f"http://127.0.0.1:{here}", running.base_url]
         server.should_exit = True
-    await asyncio.gather(*serving)
+        await serving
 
 
 async def listen(
