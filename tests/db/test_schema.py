@@ -122,13 +122,23 @@ async def test_every_table_has_its_touch_updated_trigger(engine: AsyncEngine) ->
         triggers: dict[str, set[str]] = {}
         for table, name in rows:
             triggers.setdefault(table, set()).add(name)
-    # Beside the touch triggers: those filling the outbox of Attune's own triggers (0007).
+    # Beside the touch triggers: those filling the outbox of Attune's own triggers (0007),
+    # and those telling the event stream (0015).
     outbox = {
         "execution": {"execution_finished_on_insert", "execution_finished_on_update"},
         "inquiry": {"inquiry_created"},
     }
+    told = {"execution", "event", "enforcement", "inquiry", "sensor"}
+    with_status = {"execution", "inquiry", "sensor"}
+
+    def stream(table: str) -> set[str]:
+        created = {f"{table}_created_to_stream"} if table in told else set()
+        return created | ({f"{table}_status_to_stream"} if table in with_status else set())
+
     assert triggers == {
-        table.name: {f"{table.name}_touch_updated"} | outbox.get(table.name, set())
+        table.name: {f"{table.name}_touch_updated"}
+        | outbox.get(table.name, set())
+        | stream(table.name)
         for table in metadata.sorted_tables
         # Append-only tables (audit, login_failure) have no `updated` to keep.
         if "updated" in table.c

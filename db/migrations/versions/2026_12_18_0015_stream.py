@@ -26,15 +26,17 @@ depends_on: str | Sequence[str] | None = None
 SCHEMA = "attune"
 CHANNEL = "attune_stream"
 # Per table: what else an event of it carries (and the pack it belongs to, by its ref).
+# NOTIFY takes at most 8000 bytes: each ref is cut at 1,000 characters (far beyond
+# any a pack registers), an error at 200.
 FIELDS = {
-    "execution": "'status', NEW.status, 'action', NEW.action_ref, 'rule', NEW.rule_ref, "
-    "'parent_id', NEW.parent_id",
-    "event": "'trigger', NEW.trigger_ref",
-    "enforcement": "'status', NEW.status, 'rule', NEW.rule_ref, 'trigger', NEW.trigger_ref, "
-    "'event_id', NEW.event_id",
+    "execution": "'status', NEW.status, 'action', left(NEW.action_ref, 1000), "
+    "'rule', left(NEW.rule_ref, 1000), 'parent_id', NEW.parent_id",
+    "event": "'trigger', left(NEW.trigger_ref, 1000)",
+    "enforcement": "'status', NEW.status, 'rule', left(NEW.rule_ref, 1000), "
+    "'trigger', left(NEW.trigger_ref, 1000), 'event_id', NEW.event_id",
     "inquiry": "'status', NEW.status, 'execution_id', NEW.execution_id, 'action', "
-    f"(SELECT action_ref FROM {SCHEMA}.execution WHERE id = NEW.execution_id)",
-    "sensor": "'status', {NEW}, 'sensor', NEW.ref, 'error', left(NEW.last_error, 200)",
+    f"(SELECT left(action_ref, 1000) FROM {SCHEMA}.execution WHERE id = NEW.execution_id)",
+    "sensor": "'status', {NEW}, 'sensor', left(NEW.ref, 1000), 'error', left(NEW.last_error, 200)",
 }
 WITH_STATUS = ("execution", "inquiry")
 
