@@ -26,7 +26,7 @@ from db.repositories.retention import Cutoffs, HistoryRow
 
 logger = logging.getLogger(__name__)
 
-# Any constant both sides agree on; "attune-retention" spelled as an int64.
+# Any constant every purger agrees on: the ASCII bytes of "attunert" as an int64.
 LOCK_KEY = 0x61747475_6E65_7274
 BATCH_SIZE = 1000
 # Between two batches, so the API's queries find the tables free most of the time.

@@ -69,8 +69,8 @@ async def get_output(
     execution: VisibleExecution, session: SessionDep, id: RecordId, after: After = 0
 ) -> OutputPage:
     """What the action has written so far, after the piece `after`, oldest first: whole
-    lines of stdout and stderr as the worker read them (the first 1 MiB
-    of each, as in the result). `ended` once nothing more will come."""
+    lines of stdout and stderr as the worker read them (the first 1 MiB of each, as in
+    the result). `ended` once nothing more will come."""
     # The status first: output written before the ending is then never missed.
     status = execution.status
     pieces = await execution_output.read_after(session, execution_id=id, after=after, limit=PAGE)
@@ -116,7 +116,9 @@ async def _follow(
 ) -> AsyncIterator[ServerSentEvent]:
     while ends_at is None or time.monotonic() < ends_at:
         async with services.sessions() as session:
-            execution = await executions.repository.get(session, id=id)
+            execution = await executions.repository.find(session, id=id)
+            if execution is None:
+                return  # deleted meanwhile (the retention purge): nothing more will come
             pieces = await execution_output.read_after(
                 session, execution_id=id, after=cursor, limit=PAGE
             )
