@@ -92,8 +92,11 @@ async def _purge(
 
 
 def _database_url(settings: Settings) -> str:
-    from attune.embedded_postgres import running_server_socket_dir, socket_database_url
-    from attune.launcher import EMBEDDED_DATABASE
+    from attune.embedded_postgres import (
+        EMBEDDED_DATABASE,
+        running_server_socket_dir,
+        socket_database_url,
+    )
 
     if settings.database_url is not None:
         return settings.database_url

@@ -110,6 +110,10 @@ def postmaster_ready(data_dir: Path, pid: int) -> bool:
     return len(lines) >= 8 and lines[0].strip() == str(pid) and lines[7].strip() == "ready"
 
 
+# The database `attune up` makes on its embedded server.
+EMBEDDED_DATABASE = "attune"
+
+
 def running_server_socket_dir(data_dir: Path) -> str | None:
     """The socket folder of the server running on `data_dir` (`attune up`'s), from its
     `postmaster.pid`, or None when none runs there."""

@@ -23,7 +23,7 @@ from pydantic import SecretStr
 from attune.bootstrap import prepare_database
 from attune.config import Settings
 from attune.data_dir import prepare_data_dir, traversable_only
-from attune.embedded_postgres import ensure_database, postgres_command
+from attune.embedded_postgres import EMBEDDED_DATABASE, ensure_database, postgres_command
 from attune.encryption_key import resolve_encryption_key
 from attune.errors import AttuneError
 from attune.supervision.console import console
@@ -35,7 +35,6 @@ from attune.supervision.stale import forget_temporal_pid, stop_leftovers
 from attune.supervision.supervisor import Part, StartFailed, start_part, stop_parts, supervise
 from attune.temporal_setup import connect_temporal, register_search_attributes
 
-EMBEDDED_DATABASE = "attune"
 API_READY_TIMEOUT_SECONDS = 90.0
 # SIGINT or SIGTERM to nothing left running, whatever the parts do meanwhile.
 STOP_WITHIN_SECONDS = 25.0

@@ -14,7 +14,6 @@ import asyncio
 import json
 import logging
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,8 +66,9 @@ class StreamHub:
         (none when `after` is None), then each new one."""
         subscription = Subscription()
         if after is not None:
-            subscription.lost = not self._has(after)
-            for event in self._after(after):
+            backlog = self._after(after)
+            subscription.lost = backlog is None
+            for event in backlog or []:
                 subscription.queue.put_nowait(event)
         self.subscriptions.add(subscription)
         return subscription
@@ -91,15 +91,13 @@ class StreamHub:
             else:
                 subscription.queue.put_nowait(event)
 
-    def _after(self, after: int) -> Iterator[StreamEvent]:
-        seen = False
-        for event in list(self.recent):
-            if seen:
-                yield event
-            seen = seen or event.get("id") == after
-
-    def _has(self, id: int) -> bool:
-        return any(event.get("id") == id for event in self.recent)
+    def _after(self, after: int) -> list[StreamEvent] | None:
+        """The kept events after the one with id `after`, or None when it is not kept."""
+        kept = list(self.recent)
+        for position, event in enumerate(kept):
+            if event.get("id") == after:
+                return kept[position + 1 :]
+        return None
 
     def _end(self, subscription: Subscription) -> None:
         self.subscriptions.discard(subscription)
