@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
+import tempfile
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -37,7 +39,9 @@ from activities.run_messages import (
 from activities.runners import run_action
 from activities.runners.action_user import ActionUser
 from activities.runners.endings import ending_path, forget_ending, read_ending
-from activities.runners.types import ActionSpec, RunOutput, RunRequest
+from activities.runners.types import PROCESS_RUNNER_TYPES, ActionSpec, RunOutput, RunRequest
+from attune.artifacts.collect import collect_artifacts, prepare_artifacts_dir
+from attune.artifacts.store import ArtifactStore
 from attune.auth.execution_tokens import execution_token_for
 from attune.crypto import SecretDecryptionError
 from attune.engine.secret_parameters import unsealed_parameters
@@ -49,6 +53,11 @@ from db.repositories import execution_output
 from db.repositories.execution import ClaimedRun
 
 logger = logging.getLogger(__name__)
+
+
+def _discard(folder: Path | None) -> None:
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,10 @@ class RunnerSettings:
     shutdown_grace_seconds: float = 0.0
     # Where action guards leave endings until they are recorded; None: private temp files.
     endings_dir: Path | None = None
+    # Where artifacts are kept; None: runs get no ATTUNE_ARTIFACTS_DIR.
+    artifacts: ArtifactStore | None = None
+    # Where each run's ATTUNE_ARTIFACTS_DIR is made; None: a private temp folder per run.
+    artifacts_work_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +153,7 @@ class ExecutionActivities:
             # comes next records it from there (`activities.ending_recovery`).
             ending_file=self._ending_file(run.execution_id),
             on_output=execution_output.appender(self._sessions, run.execution_id),
+            artifacts_dir=self._artifacts_dir(run.execution_id, spec),
         )
         try:
             output = await run_action(request)
@@ -147,10 +161,12 @@ class ExecutionActivities:
             status, error = self._why_cancelled(activity.cancellation_details())
             await self._finish(run.execution_id, status, error=error, queued=queued)
             self._forget_ending(run.execution_id)
+            _discard(request.artifacts_dir)
             raise
         except Exception as error:
             # A runner bug must still end the execution, or it would sit in `running`.
             logger.exception("runner %s failed on execution %d", spec.runner_type, run.execution_id)
+            _discard(request.artifacts_dir)
             outcome = await self._finish(
                 run.execution_id,
                 ExecutionStatus.FAILED,
@@ -159,23 +175,59 @@ class ExecutionActivities:
                 run=run,
             )
         else:
-            outcome = await self._finish_with(run, output, queued=queued)
+            outcome = await self._finish_with(run, output, request.artifacts_dir, queued=queued)
         self._forget_ending(run.execution_id)
         return outcome
 
     async def _finish_with(
-        self, run: ClaimedRun, output: RunOutput, *, queued: bool
+        self, run: ClaimedRun, output: RunOutput, artifacts_dir: Path | None, *, queued: bool
     ) -> ExecutionOutcome:
-        """Record what the action's process did."""
+        """Record what the action's process did: its artifacts first, then its ending."""
+        result = storable(output)
+        refused = await self._collect_artifacts(run, artifacts_dir)
+        if refused:
+            result["artifact_errors"] = refused
         return await self._finish(
             run.execution_id,
             ended_status(output),
-            result=storable(output),
+            result=result,
             error=output.error,
             queued=queued,
             run=run,
             output=output,
         )
+
+    def _artifacts_dir(self, execution_id: int, spec: ActionSpec) -> Path | None:
+        """The run's fresh ATTUNE_ARTIFACTS_DIR, for a runner that starts a process."""
+        if self._runner.artifacts is None or spec.runner_type not in PROCESS_RUNNER_TYPES:
+            return None
+        user = self._runner.action_user
+        if self._runner.artifacts_work_dir is None:
+            folder = Path(tempfile.mkdtemp(prefix=f"attune-artifacts-{execution_id}-"))
+        else:
+            folder = self._runner.artifacts_work_dir / f"execution-{execution_id}"
+        return prepare_artifacts_dir(folder, None if user is None else (user.uid, user.gid))
+
+    async def _collect_artifacts(self, run: ClaimedRun, folder: Path | None) -> list[str]:
+        """Keep the files the action left as its artifacts; why any were refused."""
+        if folder is None or self._runner.artifacts is None:
+            return []
+        user = self._runner.action_user
+        try:
+            collected = await collect_artifacts(
+                self._transactions,
+                self._runner.artifacts,
+                folder,
+                execution_id=run.execution_id,
+                action_ref=run.action_ref,
+                owner_uid=None if user is None else user.uid,
+                heartbeat=activity.heartbeat,
+            )
+        except Exception as error:
+            # The ending matters more than the artifacts: record it whatever happened here.
+            logger.exception("keeping the artifacts of execution %d failed", run.execution_id)
+            return [f"the artifacts could not be kept: {error}"]
+        return collected.refused
 
     def _ending_file(self, execution_id: int) -> Path | None:
         if self._runner.endings_dir is None:
@@ -223,6 +275,9 @@ class ExecutionActivities:
             queued=input.admission_queued,
         )
         self._forget_ending(input.execution_id)
+        if self._runner.artifacts_work_dir is not None:
+            # What the lost run left for its artifacts goes with it: nothing will read it.
+            _discard(self._runner.artifacts_work_dir / f"execution-{input.execution_id}")
         return outcome
 
     async def _with_row_summary(self, outcome: ExecutionOutcome) -> ExecutionOutcome:

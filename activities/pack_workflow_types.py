@@ -105,3 +105,29 @@ class WorkflowAsked:
 
     inquiry: OpenedInquiry | None = None
     refused: str | None = None
+
+
+@dataclass
+class WorkflowArtifact:
+    """An artifact a pack workflow attaches (`attune.sdk.attach_artifact`, `progress`).
+
+    Its text passes through the (encrypted) history, so it is bounded by
+    `WORKFLOW_ARTIFACT_MAX_BYTES`; files of any size come from actions.
+    """
+
+    execution_id: int
+    ref: str
+    # "" for text whose type comes from its name.
+    artifact_type: str
+    name: str | None = None
+    text: str | None = None
+    data: Any = None
+
+
+@dataclass
+class AttachedArtifact:
+    artifact_id: int | None = None
+    refused: str | None = None
+
+
+WORKFLOW_ARTIFACT_MAX_BYTES = 256 * 1024

@@ -17,6 +17,7 @@ from api.responses import AUTHENTICATED_ERRORS
 from api.routers import (
     actions,
     api_tokens,
+    artifacts,
     audit,
     codec,
     enforcements,
@@ -50,6 +51,7 @@ from attune.web_ui_codec import CODEC_PATH, web_ui_codec_endpoint
 from db.engine import create_engine, create_session_factory
 
 API_PREFIX = "/api/v1"
+FORM_ROOM = 1024 * 1024
 # A caller waits for the workflow starts of what it created: this long at most, then the
 # answer goes out with the executions `requested`, for a worker's reconciler to start.
 WORKFLOW_START_TIMEOUT_SECONDS = 1.0
@@ -129,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         enforcements,
         executions,
         execution_output,
+        artifacts,
         inquiries,
         keys,
         codec,
@@ -167,6 +170,8 @@ def guard_rules(settings: Settings) -> GuardRules:
         signature_headers=(TIMESTAMP_HEADER, SIGNATURE_HEADER),
         max_body_bytes=settings.max_body_bytes,
         raw_body_limits={f"{API_PREFIX}/packs{packs.UPLOAD_PATH}": packs.UPLOAD_LIMIT_BYTES},
+        # An artifact's file, and room for the form around it.
+        form_body_limits={f"{API_PREFIX}/artifacts": settings.artifact_max_bytes + FORM_ROOM},
         # A history's payloads may be as large as Temporal allows (2 MB each).
         json_body_limits=dict.fromkeys(codec_paths, CODEC_LIMIT_BYTES),
     )

@@ -58,9 +58,19 @@ class GuardRules:
     raw_body_limits: Mapping[str, int]
     # Routes whose JSON body has a limit of its own (the codec's payloads).
     json_body_limits: Mapping[str, int] = field(default_factory=dict)
+    # Routes that also take a multipart form (an artifact's file), up to their own limit;
+    # a JSON body there is bounded and checked as anywhere else.
+    form_body_limits: Mapping[str, int] = field(default_factory=dict)
 
-    def body_limit(self, path: str) -> int:
+    def body_limit(self, path: str, *, form: bool = False) -> int:
+        if form and path in self.form_body_limits:
+            return self.form_body_limits[path]
         return self.raw_body_limits.get(path, self.json_body_limits.get(path, self.max_body_bytes))
+
+    def is_form_upload(self, path: str, content_type: str) -> bool:
+        return path in self.form_body_limits and content_type.lower().startswith(
+            "multipart/form-data"
+        )
 
 
 class RequestGuard:
@@ -88,7 +98,8 @@ class RequestGuard:
         if not public:
             _refuse_nul(scope)
         headers = _headers(scope)
-        limit = self.rules.body_limit(path)
+        form = self.rules.is_form_upload(path, headers.get("content-type", ""))
+        limit = self.rules.body_limit(path, form=form)
         declared = headers.get("content-length", "")
         if _DIGITS.fullmatch(declared) and int(declared) > limit:
             raise _too_large(limit)
@@ -110,7 +121,8 @@ class RequestGuard:
                 f"delivery ({' and '.join(self.rules.signature_headers)})"
             )
         bounded = _bounded(receive, limit)
-        if signed or path in self.rules.raw_body_limits or scope["method"] not in BODY_METHODS:
+        raw = signed or form or path in self.rules.raw_body_limits
+        if raw or scope["method"] not in BODY_METHODS:
             return bounded
         body = await _read_all(bounded)
         if body:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from attune import errors
+from attune.artifacts.store import ArtifactStore, store_from
 from attune.auth.recent_tokens import RecentTokens
 from attune.config import Settings
 from attune.engine.workflow_starts import WorkflowStarter
@@ -36,6 +37,11 @@ class Services:
         if self.stream_hub is None:
             raise errors.ServiceUnavailable("this API process serves no event stream")
         return self.stream_hub
+
+    @cached_property
+    def artifacts(self) -> ArtifactStore:
+        """Where artifact bytes are kept, and their limits (ATTUNE_ARTIFACT_*)."""
+        return store_from(self.settings)
 
     @cached_property
     def secrets_key(self) -> bytes | None:

@@ -48,7 +48,8 @@ def purge(
     output: OutputOption = Output.TABLE,
 ) -> None:
     """Delete ended executions (with the enforcements that started them) and events older
-    than the given ages, and workers' rows gone a week; nothing in flight is touched."""
+    than the given ages, workers' rows gone a week, and artifacts past their own
+    retention; nothing in flight is touched."""
     settings = cli_settings()
     executions = age("--older-than", older_than or f"{settings.retention_executions_days}d")
     events = age("--events-older-than", events_older_than or f"{settings.retention_events_days}d")
@@ -63,6 +64,7 @@ def purge(
 async def _purge(
     settings: Settings, executions: timedelta, events: timedelta, *, dry_run: bool
 ) -> dict[str, int]:
+    from attune.artifacts.store import store_from
     from attune.retention import cutoffs_for, first_to_purge, purge_history
     from db.engine import create_engine, create_session_factory
 
@@ -85,6 +87,7 @@ async def _purge(
                     dry_run=dry_run,
                     progress=progress,
                     now=now,
+                    store=store_from(settings),
                 )
     finally:
         await engine.dispose()

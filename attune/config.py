@@ -173,6 +173,31 @@ class Settings(BaseSettings):
         default=3600.0, description="How often a worker purges history past its retention."
     )
 
+    artifact_store_dir: Path | None = Field(
+        default=None,
+        description="Where artifact files past ATTUNE_ARTIFACT_INLINE_BYTES are kept: shared "
+        "by every API process and worker that reads or writes them. Default: the data "
+        "directory's artifacts/.",
+    )
+    artifact_inline_bytes: int = Field(
+        default=65_536,
+        ge=0,
+        le=16_777_216,
+        description="Artifacts up to this size are kept in PostgreSQL, larger ones as files.",
+    )
+    artifact_max_bytes: int = Field(
+        default=52_428_800,
+        ge=1,
+        le=68_719_476_736,
+        description="The largest artifact accepted, in bytes.",
+    )
+    artifact_execution_max_bytes: int = Field(
+        default=209_715_200,
+        ge=1,
+        le=1_099_511_627_776,
+        description="The most bytes of artifacts one execution may produce, all together.",
+    )
+
     @field_validator("data_dir")
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:
@@ -290,6 +315,11 @@ class Settings(BaseSettings):
     def pack_folders(self) -> tuple[Path, ...]:
         """Where packs may be registered from by path; the first receives uploaded packs."""
         return self.packs_dirs or (self.data_dir / "packs",)
+
+    @property
+    def artifact_store(self) -> Path:
+        """Where artifact files are kept (ATTUNE_ARTIFACT_STORE_DIR, or under the data dir)."""
+        return self.artifact_store_dir or self.data_dir / "artifacts"
 
     @property
     def uses_embedded_database(self) -> bool:

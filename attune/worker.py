@@ -14,6 +14,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.artifacts import ArtifactActivities
 from activities.diagnostics import DiagnosticActivities
 from activities.ending_recovery import prepare_endings_dir, run_ending_recovery
 from activities.execution import ExecutionActivities, RunnerSettings
@@ -22,12 +23,14 @@ from activities.pack_workflows import PackWorkflowActivities
 from activities.runners.action_user import resolve_action_user
 from activities.sensors import SensorActivities
 from activities.timers import TimerActivities
+from attune.artifacts.store import store_from
 from attune.config import (
     Settings,
     SettingsError,
     required_database_url,
     temporal_target,
 )
+from attune.data_dir import DATA_DIR_MODE
 from attune.engine.event_sources import run_event_sources
 from attune.engine.reconciler import run_reconciler
 from attune.engine.workflow_starts import WorkflowStarter
@@ -117,6 +120,9 @@ def build_worker(
     sensors = SensorActivities(
         transactions, children, runner_settings or RunnerSettings(api_url="http://127.0.0.1:8000")
     )
+    artifacts = ArtifactActivities(
+        transactions, runner_settings.artifacts if runner_settings else None
+    )
     connect_pack_code(transactions)
     return Worker(
         client,
@@ -143,6 +149,7 @@ def build_worker(
             packs.child_ending,
             packs.abandon_child,
             packs.open_inquiry,
+            artifacts.attach,
             timers.fire_timer,
             sensors.run_sensor,
         ],
@@ -217,7 +224,18 @@ def runner_settings_from(settings: Settings) -> RunnerSettings:
         action_user=resolve_action_user(settings.action_user),
         shutdown_grace_seconds=settings.worker_shutdown_grace,
         endings_dir=endings_dir_of(settings),
+        artifacts=store_from(settings),
+        artifacts_work_dir=artifacts_work_dir_of(settings),
     )
+
+
+def artifacts_work_dir_of(settings: Settings) -> Path:
+    """Where this host's runs get their ATTUNE_ARTIFACTS_DIR: 0711, so an action user may
+    enter the folder of its own run (0700, its own) but list none."""
+    folder = settings.data_dir / "artifacts-work"
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(DATA_DIR_MODE)
+    return folder
 
 
 async def run_worker(settings: Settings) -> None:
@@ -279,6 +297,7 @@ async def run_worker(settings: Settings) -> None:
             events_days=settings.retention_events_days,
             interval=timedelta(seconds=settings.retention_interval),
             stop=stop,
+            store=store_from(settings),
         )
     )
     presence = asyncio.create_task(

@@ -29,11 +29,14 @@ from temporalio.workflow import (
 with workflow.unsafe.imports_passed_through():
     from activities.execution_types import ExecutionOutcome
     from activities.pack_workflow_types import (
+        WORKFLOW_ARTIFACT_MAX_BYTES,
+        AttachedArtifact,
         ChildEnding,
         ChildRequest,
         ChildRequested,
         ChildStarted,
         FinishWorkflowInput,
+        WorkflowArtifact,
         WorkflowAsk,
         WorkflowAsked,
     )
@@ -193,6 +196,29 @@ async def sleep(seconds: float) -> None:
     """A durable timer: the workflow waits, holding nothing, surviving any restart."""
     current_context()
     await workflow.sleep(seconds, summary=f"sleep {seconds:g} s")
+
+
+async def attach_artifact(
+    ref: str,
+    artifact_type: str,
+    *,
+    name: str | None = None,
+    text: str | None = None,
+    data: Any = None,
+) -> int:
+    """Have the worker write an artifact of this execution; its id, or `ValueError`."""
+    context = current_context()
+    if text is not None and len(text.encode("utf-8")) > WORKFLOW_ARTIFACT_MAX_BYTES:
+        raise ValueError(
+            f"an artifact a workflow attaches holds at most {WORKFLOW_ARTIFACT_MAX_BYTES:,} "
+            "bytes (it passes through the workflow's history): write larger ones in an action"
+        )
+    request = WorkflowArtifact(context.execution_id, ref, artifact_type, name, text, data)
+    attached = await _bookkeeping("attune.attach_artifact", request, AttachedArtifact)
+    if attached.artifact_id is None:
+        raise ValueError(attached.refused or "the artifact was refused")
+    artifact_id: int = attached.artifact_id
+    return artifact_id
 
 
 async def finish(input: FinishWorkflowInput) -> ExecutionOutcome:

@@ -31,8 +31,8 @@ def process_environment(api_url: str) -> dict[str, str]:
 
 def build_environment(request: RunRequest) -> dict[str, str]:
     """An action's environment: `process_environment` plus the action's identity, its
-    API token (`ATTUNE_API_TOKEN`, good only for its own execution) and its non-secret
-    parameters.
+    API token (`ATTUNE_API_TOKEN`, good only for its own execution), the folder whose files
+    become its artifacts (`ATTUNE_ARTIFACTS_DIR`) and its non-secret parameters.
 
     Parameters over MAX_ENV_VALUE_BYTES are left out; stdin has every parameter anyway.
     """
@@ -49,4 +49,6 @@ def build_environment(request: RunRequest) -> dict[str, str]:
     env["ATTUNE_ACTION"] = request.action.ref
     if request.api_token is not None:
         env["ATTUNE_API_TOKEN"] = request.api_token
+    if request.artifacts_dir is not None:
+        env["ATTUNE_ARTIFACTS_DIR"] = str(request.artifacts_dir)
     return env

@@ -12,6 +12,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from activities.runners.action_user import ActionUser
 
+PROCESS_RUNNER_TYPES: frozenset[str] = frozenset(
+    {"local-shell-cmd", "local-shell-script", "python-script"}
+)
+"""Runners that start a process of the action's: those given an ATTUNE_ARTIFACTS_DIR."""
+
 RUNNER_TYPES: frozenset[str] = frozenset(
     {"local-shell-cmd", "local-shell-script", "python-script", "http-request", "noop"}
 )
@@ -65,6 +70,9 @@ class RunRequest:
     # Where whole lines of stdout and stderr go while the action runs (`live_output`), as
     # (stream, text); None: output only in the ending.
     on_output: Callable[[str, str], Awaitable[None]] | None = None
+    # The run's own empty folder (ATTUNE_ARTIFACTS_DIR) whose files become its artifacts
+    # (`attune.artifacts.collect`); None: the runner makes none.
+    artifacts_dir: Path | None = None
 
 
 class RunStatus(StrEnum):

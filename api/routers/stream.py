@@ -1,7 +1,8 @@
 """`GET /api/v1/stream`: what happens, as Server-Sent Events: executions created and each
 change of their status, events and enforcements created, inquiries created and answered
-or timed out, sensors registered and each change of their status. Only what the caller
-may view; resumable with `Last-Event-ID`."""
+or timed out, sensors registered and each change of their status, artifacts created and
+each change of their data (a progress artifact's percent rides along). Only what the
+caller may view; resumable with `Last-Event-ID`."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ class Kind(StrEnum):
     ENFORCEMENT = "enforcement"
     INQUIRY = "inquiry"
     SENSOR = "sensor"
+    ARTIFACT = "artifact"
 
 
 # Who may see an event of each kind, and the ref whose pack it belongs to.
@@ -41,7 +43,10 @@ VIEWED_AS = {
     Kind.ENFORCEMENT: (Resource.ENFORCEMENT, "rule"),
     Kind.INQUIRY: (Resource.INQUIRY, "action"),
     Kind.SENSOR: (Resource.SENSOR, "sensor"),
+    Kind.ARTIFACT: (Resource.ARTIFACT, "pack"),
 }
+# Catalog content is granted by ref (pack.name), artifacts by their ref, history by id.
+REF_FIELD = {Resource.SENSOR: "sensor", Resource.ARTIFACT: "ref"}
 
 
 def stream_hub(services: ServicesDep) -> StreamHub:
@@ -62,10 +67,11 @@ async def stream(
     last_event_id: Annotated[int | None, Header(ge=0, le=INT64_MAX)] = None,
 ) -> AsyncIterator[ServerSentEvent]:
     """Each event's SSE `event` is its kind and `id` its id; `data` holds `kind`,
-    `change` (`created` or `status`), `entity_id`, `at`, `status` and the refs (`action`,
-    `trigger`, `rule`, ...). With `Last-Event-ID` the events after it come first, if this
-    process still keeps it (the last 10,000); if not, a `lost` event says so. Keep-alive
-    comments while nothing happens. Any token may listen; it hears only what it may view."""
+    `change` (`created`, `status`, or `updated` for an artifact's data), `entity_id`,
+    `at`, `status` and the refs (`action`, `trigger`, `rule`, ...). With `Last-Event-ID`
+    the events after it come first, if this process still keeps it (the last 10,000); if
+    not, a `lost` event says so. Keep-alive comments while nothing happens. Any token may
+    listen; it hears only what it may view."""
     permissions = request_permissions(request)
     # Just after the process started (or lost its connection), wait a little for it to
     # hear again; past that the stream goes on, and hears once it does.
@@ -113,6 +119,6 @@ def _visible(permissions: Permissions, event: StreamEvent) -> bool:
         resource, _ = VIEWED_AS[Kind(event["kind"])]
     except (KeyError, ValueError):
         return False
-    # Catalog content is granted by ref (pack.name), history by id.
-    ref = event.get("sensor") if resource is Resource.SENSOR else str(event["entity_id"])
+    field = REF_FIELD.get(resource)
+    ref = event.get(field) if field is not None else str(event["entity_id"])
     return permissions.allows(resource, Verb.VIEW, pack=_pack(event), ref=ref)

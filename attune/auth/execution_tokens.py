@@ -22,10 +22,14 @@ execution is completed, failed, cancelled, timed out or abandoned, its token is 
 - `GET /api/v1/executions/{id}` of its own execution;
 - `GET /api/v1/keys/pack/{name}?pack={pack}` for the pack of its own action, with
   `decrypt=true` too (the pack's encrypted keys are the pack's code's own secrets);
-- `GET /api/v1/keys/system/{name}`, never decrypted.
+- `GET /api/v1/keys/system/{name}`, never decrypted;
+- `POST /api/v1/artifacts`, and `GET` and `PATCH /api/v1/artifacts/{id}` and `GET
+  /api/v1/artifacts/{id}/content`, for artifacts of its own execution only (the routes
+  see to that): what an execution produces is its own, as its result is, whatever its
+  executor may do elsewhere.
 
 So the token reads no other execution, no other pack's keys, no user's keys, and changes
-nothing: it cannot run actions, write keys or emit events.
+nothing but its own artifacts: it cannot run actions, write keys or emit events.
 """
 
 from __future__ import annotations
@@ -60,13 +64,15 @@ HKDF_INFO = b"attune execution token"
 _TOKEN = re.compile(r"attx_([1-9][0-9]{0,18})_([A-Za-z0-9_-]{43})")
 _OWN_EXECUTION = re.compile(r"/executions/([0-9]+)")
 _KEY = re.compile(r"/keys/(pack|system)/([^/]+)")
+_ARTIFACT = re.compile(r"/artifacts(/[0-9]+(/content)?)?")
 # How pydantic reads `false` in a query (decrypt=false is a plain read).
 _FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
 
 MAY_DO = (
     "an execution token may only GET /api/v1/executions/{its execution's id}, "
     "GET /api/v1/keys/pack/{name}?pack={its action's pack} (decrypt=true allowed) and "
-    "GET /api/v1/keys/system/{name} (not decrypted)"
+    "GET /api/v1/keys/system/{name} (not decrypted), and create, read and update its own "
+    "execution's artifacts (POST /api/v1/artifacts, GET and PATCH /api/v1/artifacts/{id})"
 )
 
 
@@ -124,9 +130,14 @@ class ExecutionGrant:
             Grant(Resource.KEY, frozenset({Verb.VIEW, Verb.DECRYPT}), packs=pack),
             Grant(Resource.KEY, frozenset({Verb.VIEW}), refs=frozenset({SYSTEM_KEYS})),
         ]
+        # Its own artifacts are its output, as its result is: not bounded by the executor.
+        artifacts = Grant(
+            Resource.ARTIFACT, frozenset({Verb.VIEW, Verb.CREATE, Verb.MODIFY}), packs=pack
+        )
         if self.executor is None:
-            return Permissions.of(wanted)
-        return Permissions.of(_within(self.executor, grant, self.pack_ref) for grant in wanted)
+            return Permissions.of([*wanted, artifacts])
+        within = [_within(self.executor, grant, self.pack_ref) for grant in wanted]
+        return Permissions.of([*within, artifacts])
 
     def check_request(self, method: str, path: str, query: str) -> None:
         """`PermissionDenied` (saying what the token may do) unless the request is one of
@@ -138,6 +149,15 @@ class ExecutionGrant:
             )
 
     def _allows(self, method: str, path: str, query: list[tuple[str, str]]) -> bool:
+        artifact = _ARTIFACT.fullmatch(path)
+        if artifact is not None:
+            one, content = artifact[1], artifact[2]
+            allowed = (
+                (method == "POST" and one is None)
+                or (method == "PATCH" and one is not None and content is None)
+                or (method == "GET" and one is not None)
+            )
+            return allowed and not query
         if method != "GET":
             return False
         own = _OWN_EXECUTION.fullmatch(path)

@@ -4,9 +4,9 @@ A permission set is a named list of grants. A grant `{resource, verbs, packs?, r
 allows its verbs on its resource: on every item when it names no packs and no refs, else
 on the items of those packs and on those refs. A grant on `pack` passes down to the
 pack's content (its actions, triggers, rules, sensors, policies, executions, events,
-enforcements, inquiries and pack-scoped keys), for the verbs that mean something there:
-`{resource: pack, verbs: [view, execute], refs: [deploy]}` lets its holder view pack
-`deploy` and everything in it, and run its actions.
+enforcements, inquiries, artifacts and pack-scoped keys), for the verbs that mean
+something there: `{resource: pack, verbs: [view, execute], refs: [deploy]}` lets its
+holder view pack `deploy` and everything in it, and run its actions.
 
 Deny by default: a caller holds the union of its sets' grants, and nothing else.
 """
@@ -33,6 +33,7 @@ class Resource(StrEnum):
     EXECUTION = "execution"
     INQUIRY = "inquiry"
     KEY = "key"
+    ARTIFACT = "artifact"
     IDENTITY = "identity"
     PERMISSION_SET = "permission_set"
     AUDIT = "audit"
@@ -63,6 +64,7 @@ VERBS: Mapping[Resource, frozenset[Verb]] = {
     Resource.EXECUTION: frozenset({Verb.VIEW, Verb.CANCEL}),
     Resource.INQUIRY: frozenset({Verb.VIEW, Verb.RESPOND}),
     Resource.KEY: _MANAGE | {Verb.DECRYPT},
+    Resource.ARTIFACT: _MANAGE,
     Resource.IDENTITY: _MANAGE,
     Resource.PERMISSION_SET: _MANAGE,
     Resource.AUDIT: frozenset({Verb.VIEW}),
@@ -83,6 +85,7 @@ PACK_CONTENT = frozenset(
         Resource.EXECUTION,
         Resource.INQUIRY,
         Resource.KEY,
+        Resource.ARTIFACT,
     }
 )
 """What a grant on `pack` passes down to."""

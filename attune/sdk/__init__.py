@@ -14,6 +14,12 @@ The code runs in Temporal's workflow sandbox and must be deterministic: no clock
 Secret parameters reach `run` as references (`attune-secret://...`), which can be passed
 on to a child's parameter marked `secret: true` but not read: read secrets in actions.
 
+Artifacts: `await attach_artifact(ref, text=..., name="report.md")` attaches a text file
+(at most 256 KiB, since it passes through the workflow's encrypted history),
+`await attach_artifact(ref, url="https://...")` a link, and `await progress(50, "half")`
+shows how far along the workflow is. Actions have `attune.sdk.artifact` for files of any
+size.
+
 Nothing here may be renamed; more may be added.
 """
 
@@ -32,6 +38,8 @@ __all__ = [
     "NotInAWorkflow",
     "PollingSensor",
     "ask",
+    "attach_artifact",
+    "progress",
     "run_action",
     "sleep",
 ]
@@ -69,3 +77,39 @@ async def ask(
 async def sleep(seconds: float) -> None:
     """Wait `seconds`: a durable timer, which holds no worker while it runs."""
     await pack_runtime.sleep(seconds)
+
+
+async def attach_artifact(
+    ref: str,
+    *,
+    text: str | None = None,
+    name: str | None = None,
+    url: str | None = None,
+    title: str = "",
+    data: Any = None,
+    type: str | None = None,
+) -> int:
+    """Attach an artifact to this workflow's execution; its id.
+
+    Give `text` (a text file named `name`, its type from the name unless `type` says),
+    `url` (a link, with `title`), or `data` (any JSON, type `other`). Attaching the same
+    text under the same ref and name again returns the artifact made the first time.
+    Raises `ValueError` naming what was refused (too large, a bad url).
+    """
+    given = [part for part in (text, url, data) if part is not None]
+    if len(given) != 1:
+        raise ValueError("attach_artifact takes one of text, url or data")
+    if text is not None:
+        # "": the worker takes the type from the name (mimetypes reads files: not here).
+        return await pack_runtime.attach_artifact(ref, type or "", name=name, text=text)
+    if url is not None:
+        return await pack_runtime.attach_artifact(ref, "url", data={"url": url, "title": title})
+    return await pack_runtime.attach_artifact(ref, type or "other", data=data)
+
+
+async def progress(percent: float, message: str = "", *, ref: str = "workflow/progress") -> int:
+    """Show how far along this workflow is (0 to 100): the first call for `ref` creates
+    its progress artifact, the next ones update it. Its id."""
+    return await pack_runtime.attach_artifact(
+        ref, "progress", data={"percent": percent, "message": message}
+    )

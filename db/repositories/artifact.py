@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Artifact, ArtifactType, OwnerType, RetentionPolicy
@@ -70,3 +71,20 @@ async def list_by_retention_policy(
     return await repository.list(
         session, retention_policy=retention_policy, limit=limit, before_id=before_id
     )
+
+
+async def lock_execution(session: AsyncSession, execution_id: int) -> None:
+    """Hold, until the transaction ends, the lock under which an execution's artifacts
+    are counted and added (`attune.artifacts.saving`)."""
+    key = func.hashtextextended(literal(f"artifacts of execution {execution_id}"), 0)
+    await session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+async def execution_bytes(session: AsyncSession, execution_id: int) -> int:
+    """How many bytes of artifacts the execution has now."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(Artifact.size_bytes), 0)).where(
+            Artifact.execution_id == execution_id
+        )
+    )
+    return int(total or 0)

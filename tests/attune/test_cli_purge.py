@@ -40,7 +40,7 @@ async def test_a_dry_run_counts_and_a_run_deletes_the_old(
 
     assert dry.code == 0, dry.stderr
     counted = json.loads(dry.stdout)
-    assert set(counted) == {"executions", "enforcements", "events", "workers"}
+    assert set(counted) == {"executions", "enforcements", "events", "workers", "artifacts"}
     assert counted["executions"] >= 1
     assert still == old.id
     assert ran.code == 0, ran.stderr

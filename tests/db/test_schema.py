@@ -123,17 +123,20 @@ async def test_every_table_has_its_touch_updated_trigger(engine: AsyncEngine) ->
         for table, name in rows:
             triggers.setdefault(table, set()).add(name)
     # Beside the touch triggers: those filling the outbox of Attune's own triggers (0007),
-    # and those telling the event stream (0015).
+    # and those telling the event stream (0015, and 0016 for artifacts).
     outbox = {
         "execution": {"execution_finished_on_insert", "execution_finished_on_update"},
         "inquiry": {"inquiry_created"},
     }
-    told = {"execution", "event", "enforcement", "inquiry", "sensor"}
+    told = {"execution", "event", "enforcement", "inquiry", "sensor", "artifact"}
     with_status = {"execution", "inquiry", "sensor"}
 
     def stream(table: str) -> set[str]:
         created = {f"{table}_created_to_stream"} if table in told else set()
-        return created | ({f"{table}_status_to_stream"} if table in with_status else set())
+        changed = {f"{table}_status_to_stream"} if table in with_status else set()
+        if table == "artifact":
+            changed = {"artifact_data_to_stream"}
+        return created | changed
 
     assert triggers == {
         table.name: {f"{table.name}_touch_updated"}
