@@ -29,9 +29,9 @@ WITH newest AS (
 SELECT v.id FROM versions v JOIN newest n USING (ref)
 WHERE n.keep >= 1 AND CASE n.policy
     WHEN 'versions' THEN v.version > n.keep
-    WHEN 'days' THEN v.created < :now - make_interval(days => n.keep)
-    WHEN 'hours' THEN v.created < :now - make_interval(hours => n.keep)
-    WHEN 'minutes' THEN v.created < :now - make_interval(mins => n.keep)
+    WHEN 'days' THEN v.created < CAST(:now AS timestamptz) - make_interval(days => n.keep)
+    WHEN 'hours' THEN v.created < CAST(:now AS timestamptz) - make_interval(hours => n.keep)
+    WHEN 'minutes' THEN v.created < CAST(:now AS timestamptz) - make_interval(mins => n.keep)
 END
 """
 

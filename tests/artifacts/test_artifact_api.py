@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from attune.auth.execution_tokens import mint_execution_token
 from attune.config import Settings
 from db.engine import create_session_factory
 from db.models import ExecutionStatus
@@ -39,10 +40,7 @@ def settings(settings: Settings) -> Settings:
 
 @pytest.fixture
 async def execution_id(engine: AsyncEngine) -> int:
-    async with create_session_factory(engine).begin() as session:
-        action = await make_action(session, await make_pack(session))
-        made = await make_execution(session, action, status=ExecutionStatus.RUNNING)
-        return made.id
+    return await execution_id_of_a_running(engine)
 
 
 async def upload(
@@ -242,3 +240,44 @@ async def test_delete_removes_the_row_and_its_file(
     assert (await api.delete(f"{V1}/artifacts/{made.json()['id']}")).status_code == 204
     assert (await api.get(f"{V1}/artifacts/{made.json()['id']}")).status_code == 404
     assert list(settings.artifact_store.iterdir()) == []
+
+
+async def test_an_execution_token_reaches_its_own_executions_artifacts_only(
+    api: httpx.AsyncClient, settings: Settings, engine: AsyncEngine, execution_id: int
+) -> None:
+    other_id = await execution_id_of_a_running(engine)
+    theirs = await upload(api, "theirs.txt", b"not yours", execution_id=other_id)
+    key = settings.encryption_key_bytes
+    assert key is not None
+    async with api_client(settings, token=mint_execution_token(key, execution_id)) as as_run:
+        made = await as_run.post(
+            f"{V1}/artifacts", json={"ref": "r", "type": "progress", "data": {"percent": 1}}
+        )
+        assert made.status_code == 201, made.text
+        assert made.json()["execution_id"] == execution_id
+        assert made.json()["scope"] == "action"
+        own = made.json()["id"]
+        patched = await as_run.patch(f"{V1}/artifacts/{own}", json={"data": {"percent": 2}})
+        assert patched.status_code == 200, patched.text
+        file = await upload(as_run, "mine.txt", b"mine")
+        assert (await as_run.get(file.json()["content_url"])).content == b"mine"
+
+        elsewhere = await as_run.post(
+            f"{V1}/artifacts", json={"ref": "r", "type": "other", "execution_id": other_id}
+        )
+        assert elsewhere.status_code == 403
+        assert "its own execution" in elsewhere.json()["error"]["message"]
+        their_id = theirs.json()["id"]
+        assert (await as_run.get(f"{V1}/artifacts/{their_id}")).status_code == 404
+        assert (await as_run.get(f"{V1}/artifacts/{their_id}/content")).status_code == 404
+        changed = await as_run.patch(f"{V1}/artifacts/{their_id}", json={"retention_limit": 1})
+        assert changed.status_code == 404
+        assert (await as_run.get(f"{V1}/artifacts")).status_code == 403
+        assert (await as_run.delete(f"{V1}/artifacts/{own}")).status_code == 403
+
+
+async def execution_id_of_a_running(engine: AsyncEngine) -> int:
+    async with create_session_factory(engine).begin() as session:
+        action = await make_action(session, await make_pack(session))
+        made = await make_execution(session, action, status=ExecutionStatus.RUNNING)
+        return made.id

@@ -1,0 +1,77 @@
+"""A pack workflow attaches artifacts through `attune.sdk`: a text file, a link and its
+progress, written by its worker (a workflow writes no files), idempotent on replay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import TemporalServer
+from tests.workflows.histories import assert_replays
+from tests.workflows.pack_workflows import finished, pack_with, run_workflow
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+REPORT = """
+from attune.sdk import attach_artifact, progress, run_action
+
+class Report:
+    async def run(self, service: str) -> dict:
+        first = await progress(10, "checking", ref="PACK.report/progress")
+        await run_action("PACK.step", {"label": service})
+        again = await progress(100, "done", ref="PACK.report/progress")
+        text = await attach_artifact(
+            "PACK.report", text="# " + service + " is fine\\n", name="report.md"
+        )
+        same = await attach_artifact(
+            "PACK.report", text="# " + service + " is fine\\n", name="report.md"
+        )
+        link = await attach_artifact("PACK.ticket", url="https://t.example/" + service)
+        try:
+            await attach_artifact("PACK.bad", url="not a url")
+        except ValueError as refused:
+            bad = str(refused)
+        return {"progress": [first, again], "text": [text, same], "link": link, "bad": bad}
+"""
+
+
+async def test_a_workflow_attaches_text_a_link_and_progress(
+    api: httpx.AsyncClient, temporal: TemporalServer, tmp_path: Path
+) -> None:
+    ref = await pack_with(
+        api,
+        tmp_path,
+        "workflows/flow.py:Report",
+        REPORT,
+        parameters={"service": {"type": "string"}},
+    )
+    execution_id = await run_workflow(api, f"{ref}.flow", {"service": "checkout"})
+    ended = await finished(api, execution_id)
+    assert ended["status"] == "completed", ended
+    result = ended["result"]
+    assert result["progress"][0] == result["progress"][1]  # one artifact, updated
+    assert result["text"][0] == result["text"][1]  # attached twice: one artifact
+    assert "data of a url artifact" in result["bad"]
+
+    listed = await api.get(f"/api/v1/executions/{execution_id}/artifacts")
+    items = {item["id"]: item for item in listed.json()["items"]}
+    assert len(items) == 3
+    progress = items[result["progress"][0]]
+    assert (progress["type"], progress["data"]) == (
+        "progress",
+        {"percent": 100.0, "message": "done"},
+    )
+    report = items[result["text"][0]]
+    assert (report["type"], report["name"], report["ref"]) == (
+        "file_text",
+        "report.md",
+        f"{ref}.report",
+    )
+    assert (report["scope"], report["owner"], report["pack"]) == ("action", f"{ref}.flow", ref)
+    assert (await api.get(report["content_url"])).content == b"# checkout is fine\n"
+    assert items[result["link"]]["data"] == {"url": "https://t.example/checkout", "title": ""}
+    await assert_replays(
+        temporal.client.get_workflow_handle(f"execution-{execution_id}"), path="artifacts"
+    )
