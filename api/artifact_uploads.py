@@ -71,13 +71,22 @@ def _fields_of(form: FormData) -> tuple[ArtifactFileFields, UploadFile]:
             )
         if name in fields:
             raise errors.ValidationError(f"{name}: given twice", details={"field": name})
-        fields[name] = value
+        fields[name] = _storable(name, value)
     if "name" not in fields and upload.filename:
-        fields["name"] = upload.filename.replace("\\", "/").rsplit("/", 1)[-1] or None
+        filename = _storable("file", upload.filename)
+        fields["name"] = filename.replace("\\", "/").rsplit("/", 1)[-1] or None
     try:
         return ArtifactFileFields.model_validate(fields), upload
     except ValidationError as invalid:
         raise RequestValidationError(_in_body(invalid)) from None
+
+
+def _storable(field: str, value: str) -> str:
+    """A form value PostgreSQL can store as text (the request guard checks JSON bodies,
+    not forms): no NUL character."""
+    if "\x00" in value:
+        raise errors.ValidationError(f"{field}: contains a NUL character", details={"field": field})
+    return value
 
 
 def _validated(model: type[ModelT], body: bytes) -> ModelT:

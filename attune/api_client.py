@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
-from typing import Any, NoReturn
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO, NoReturn
 
 import httpx
 from httpx_sse import ServerSentEvent, connect_sse
@@ -148,3 +148,30 @@ def stream_events(settings: Settings, path: str) -> Iterator[ServerSentEvent]:
             if pause is None:
                 raise ConnectionError(f"lost the Attune API at {url}: {error}") from None
         time.sleep(pause)
+
+
+def download(
+    settings: Settings,
+    path: str,
+    target: BinaryIO,
+    on_progress: Callable[[int, int | None], None] = lambda done, total: None,
+) -> int:
+    """Copy the bytes the API serves at `path` into `target`, calling `on_progress(done,
+    total)` as they come; how many bytes. `ApiError` with the API's message on a refusal."""
+    url = f"{settings.public_api_url}/api/v1{path}"
+    headers = {"Authorization": f"Bearer {api_token(settings)}"}
+    try:
+        with httpx.stream("GET", url, headers=headers, timeout=TIMEOUT_SECONDS) as response:
+            if response.status_code >= 400:
+                response.read()
+                _raise_for(response)
+            length = response.headers.get("content-length")
+            total = int(length) if length and length.isdigit() else None
+            done = 0
+            for chunk in response.iter_bytes():
+                target.write(chunk)
+                done += len(chunk)
+                on_progress(done, total)
+            return done
+    except httpx.HTTPError as error:
+        raise ConnectionError(f"cannot download from the Attune API at {url}: {error}") from None

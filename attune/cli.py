@@ -12,6 +12,7 @@ import typer
 import uvicorn
 from rich.console import Console
 
+from attune.cli_artifacts import artifact_app
 from attune.cli_catalog import action_app, policy_app, trigger_app
 from attune.cli_events import enforcement_app, event_app
 from attune.cli_executions import execution_app
@@ -39,6 +40,7 @@ inquiry_app = typer.Typer(
 )
 app.add_typer(inquiry_app, name="inquiry")
 app.add_typer(execution_app, name="execution")
+app.add_typer(artifact_app, name="artifact")
 errors = Console(stderr=True, highlight=False)
 app.add_typer(action_app, name="action")
 app.add_typer(trigger_app, name="trigger")

@@ -44,10 +44,10 @@ async def execution_id(engine: AsyncEngine) -> int:
 
 
 async def upload(
-    api: httpx.AsyncClient, name: str, content: bytes, **fields: Any
+    api: httpx.AsyncClient, filename: str, content: bytes, **fields: Any
 ) -> httpx.Response:
     form = {"ref": fields.pop("ref", unique("file")), **{k: str(v) for k, v in fields.items()}}
-    return await api.post(f"{V1}/artifacts", data=form, files={"file": (name, content)})
+    return await api.post(f"{V1}/artifacts", data=form, files={"file": (filename, content)})
 
 
 async def test_json_artifacts_are_made_listed_and_a_progress_one_updated(
@@ -281,3 +281,12 @@ async def execution_id_of_a_running(engine: AsyncEngine) -> int:
         action = await make_action(session, await make_pack(session))
         made = await make_execution(session, action, status=ExecutionStatus.RUNNING)
         return made.id
+
+
+async def test_a_nul_character_in_a_form_field_is_a_422_naming_it(api: httpx.AsyncClient) -> None:
+    in_ref = await upload(api, "a.txt", b"x", ref="bad\x00ref")
+    assert in_ref.status_code == 422, in_ref.text
+    assert in_ref.json()["error"]["details"] == {"field": "ref"}
+    in_name = await upload(api, "a.txt", b"x", name="bad\x00.txt")
+    assert in_name.status_code == 422, in_name.text
+    assert "NUL" in in_name.json()["error"]["message"]

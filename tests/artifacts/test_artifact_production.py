@@ -5,36 +5,33 @@ reach a Temporal history."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.main import create_app
 from attune.config import Settings
+from tests.api import test_execution_tokens
 from tests.conftest import TemporalServer, make_worker
 from tests.db.factories import unique
 from tests.executions import wait_for_status
 from tests.pack_folders import register_pack, write_pack
 from tests.polling import until
-from tests.servers import free_port
 from tests.workflows.test_encrypted_histories import exported_history, payloads_in
 
+served_settings = test_execution_tokens.served_settings
 V1 = "/api/v1"
 LIMIT = 100_000
 
 # Writes a CSV and a PNG whose bytes derive from the seed (the seed alone is in the
 # command, so the bytes are nowhere but in the files), and an oversized file, and a link.
 WRITER = """
-import hashlib, os, pathlib, sys, zlib, struct
+import hashlib, json, os, pathlib, sys, zlib, struct
 seed, big = sys.argv[1], int(sys.argv[2])
 folder = pathlib.Path(os.environ["ATTUNE_ARTIFACTS_DIR"])
 digest = hashlib.sha256(seed.encode()).hexdigest()
@@ -48,7 +45,8 @@ png += chunk(b"IDAT", zlib.compress(b"\\x00" + bytes.fromhex(digest[:6]))) + chu
 if big:
     (folder / "huge.bin").write_bytes(b"z" * big)
     os.symlink("/etc/passwd", folder / "sneaky.txt")
-print("wrote them")
+print(json.dumps({name: hashlib.sha256((folder / name).read_bytes()).hexdigest()
+                  for name in ("hosts.csv", "graph.png")}))
 """
 
 
@@ -78,26 +76,9 @@ def run(gate: str) -> dict:
 
 
 @pytest.fixture
-async def served(settings: Settings) -> AsyncIterator[Settings]:
-    """An API served on a free port, actions pointed at it, with a small artifact limit."""
-    port = free_port()
-    served = settings.model_copy(
-        update={
-            "api_url": f"http://127.0.0.1:{port}",
-            "artifact_inline_bytes": 1024,
-            "artifact_max_bytes": LIMIT,
-        }
-    )
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(served), host="127.0.0.1", port=port, log_level="warning")
-    )
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not serving.done(), "the API server did not start"
-        await asyncio.sleep(0.05)
-    yield served
-    server.should_exit = True
-    await serving
+def settings(settings: Settings) -> Settings:
+    """A small artifact limit, and small artifacts kept inline."""
+    return settings.model_copy(update={"artifact_inline_bytes": 1024, "artifact_max_bytes": LIMIT})
 
 
 async def register(api: httpx.AsyncClient, tmp_path: Path) -> str:
@@ -147,14 +128,14 @@ async def artifacts_of(api: httpx.AsyncClient, execution_id: int) -> list[dict[s
 
 async def test_files_an_action_writes_become_artifacts_and_stay_out_of_its_history(
     api: httpx.AsyncClient,
-    served: Settings,
+    served_settings: Settings,
     temporal: TemporalServer,
     engine: AsyncEngine,
     tmp_path: Path,
 ) -> None:
     ref = await register(api, tmp_path)
     seed = unique("seed")
-    async with make_worker(temporal, engine, served):
+    async with make_worker(temporal, engine, served_settings):
         execution_id = await run(api, f"{ref}.writer", {"seed": seed, "big": 0})
         ended = await wait_for_status(api, execution_id, within=60)
     assert ended["status"] == "completed", ended
@@ -173,7 +154,10 @@ async def test_files_an_action_writes_become_artifacts_and_stay_out_of_its_histo
     assert downloaded.headers["content-type"].startswith("text/csv")
     image = (await api.get(graph["content_url"])).content
     assert image.startswith(b"\x89PNG")
-    assert hashlib.sha256(image).hexdigest() == graph["sha256"]
+    # What the action wrote, as it saw it: the downloads are the same bytes.
+    written = ended["result"]["result"]
+    assert hashlib.sha256(image).hexdigest() == graph["sha256"] == written["graph.png"]
+    assert hashlib.sha256(downloaded.content).hexdigest() == written["hosts.csv"]
 
     # What Temporal keeps of the run, decoded: the seed went in; the files' bytes did not.
     export = exported_history(temporal, f"execution-{execution_id}")
@@ -181,7 +165,7 @@ async def test_files_an_action_writes_become_artifacts_and_stay_out_of_its_histo
     decoded = await api.post(f"{V1}/codec/decode", json={"payloads": payloads})
     assert decoded.status_code == 200, decoded.text
     plain = b"".join(base64.b64decode(item["data"]) for item in decoded.json()["payloads"])
-    assert plain
+    assert seed.encode() in plain  # the decoding works: the parameters are there
     digest = hashlib.sha256(seed.encode()).hexdigest()
     assert digest.encode() not in plain
     assert b"IHDR" not in plain
@@ -189,17 +173,17 @@ async def test_files_an_action_writes_become_artifacts_and_stay_out_of_its_histo
 
 async def test_an_oversized_file_or_a_link_is_refused_and_the_result_still_recorded(
     api: httpx.AsyncClient,
-    served: Settings,
+    served_settings: Settings,
     temporal: TemporalServer,
     engine: AsyncEngine,
     tmp_path: Path,
 ) -> None:
     ref = await register(api, tmp_path)
-    async with make_worker(temporal, engine, served):
+    async with make_worker(temporal, engine, served_settings):
         execution_id = await run(api, f"{ref}.writer", {"seed": "s", "big": LIMIT + 1})
         ended = await wait_for_status(api, execution_id, within=60)
     assert ended["status"] == "completed", ended
-    assert ended["result"]["stdout"] == "wrote them\n"
+    assert set(ended["result"]["result"]) == {"hosts.csv", "graph.png"}
     errors = ended["result"]["artifact_errors"]
     assert errors == [
         "huge.bin: artifact 'huge.bin' is larger than the limit of 100,000 bytes",
@@ -210,14 +194,14 @@ async def test_an_oversized_file_or_a_link_is_refused_and_the_result_still_recor
         "hosts.csv",
     ]
     # Nothing of the refused file stays in the store, nor the run's folder on the host.
-    stored = [path.stat().st_size for path in served.artifact_store.iterdir()]
+    stored = [path.stat().st_size for path in served_settings.artifact_store.iterdir()]
     assert all(size <= LIMIT for size in stored)
-    assert list((served.data_dir / "artifacts-work").iterdir()) == []
+    assert list((served_settings.data_dir / "artifacts-work").iterdir()) == []
 
 
 async def test_a_python_action_updates_its_progress_and_the_api_shows_each_value(
     api: httpx.AsyncClient,
-    served: Settings,
+    served_settings: Settings,
     temporal: TemporalServer,
     engine: AsyncEngine,
     tmp_path: Path,
@@ -226,7 +210,7 @@ async def test_a_python_action_updates_its_progress_and_the_api_shows_each_value
     gate = tmp_path / "gate"
     gate.mkdir()
     seen: list[tuple[float, str]] = []
-    async with make_worker(temporal, engine, served):
+    async with make_worker(temporal, engine, served_settings):
         execution_id = await run(api, f"{ref}.steps", {"gate": str(gate)})
         for step, percent in enumerate((10.0, 50.0, 90.0)):
 
