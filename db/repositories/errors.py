@@ -32,6 +32,7 @@ CHECK_MESSAGES = {
     "active_count_nonnegative": "active count must not be negative",
     "max_concurrent_nonnegative": "max concurrent must not be negative",
     "kind": "a token's kind must be api or session",
+    "size_bytes": "size must not be negative",
 }
 
 # Where one kind of rule reads differently per table.

@@ -40,16 +40,24 @@ HEALTH_TRUTH_SECONDS = 4.0
 GONE_SECONDS = 10.0
 
 
+def command_line(process: psutil.Process) -> list[str]:
+    """The process's command line; none once it has died (a zombie has none to read)."""
+    try:
+        return process.cmdline()
+    except (psutil.ZombieProcess, psutil.NoSuchProcess):
+        return []
+
+
 def is_api(process: psutil.Process) -> bool:
-    return process.cmdline()[-2:] == ["attune", "api"]
+    return command_line(process)[-2:] == ["attune", "api"]
 
 
 def is_worker(process: psutil.Process) -> bool:
-    return process.cmdline()[-2:] == ["attune", "worker"]
+    return command_line(process)[-2:] == ["attune", "worker"]
 
 
 def is_temporal(process: psutil.Process) -> bool:
-    return "start-dev" in process.cmdline()
+    return "start-dev" in command_line(process)
 
 
 def is_postgres(process: psutil.Process) -> bool:
