@@ -17,6 +17,7 @@ from api.artifact_uploads import is_upload, json_artifact, update_of, uploaded_f
 from api.deps import ServicesDep, SessionDep
 from api.execution_access import check_execution
 from api.params import IdFilter, RecordId
+from api.request_bodies import inline_schema, with_body
 from api.responses import errors_of
 from api.schemas.artifacts import (
     ArtifactCreate,
@@ -43,29 +44,26 @@ DOWNLOAD_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; sandbox",
 }
+
+
 JSON_OR_FORM = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": ArtifactCreate.model_json_schema()},
+            "application/json": {"schema": inline_schema(ArtifactCreate)},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
                     "required": ["file", "ref"],
                     "properties": {
                         "file": {"type": "string", "format": "binary"},
-                        **ArtifactFileFields.model_json_schema()["properties"],
+                        **inline_schema(ArtifactFileFields)["properties"],
                     },
                 }
             },
         },
     }
 }
-
-
-def with_body(declared: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-    """A route's `needs(...)` arguments with the request body its code reads itself."""
-    return {**declared, "openapi_extra": {**declared["openapi_extra"], **body}}
 
 
 def _read(request: Request, artifact: Artifact) -> ArtifactRead:
@@ -247,7 +245,7 @@ def _draft(fields: Any, ownership: Any, artifact_type: ArtifactType, **more: Any
         {
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": ArtifactUpdate.model_json_schema()}},
+                "content": {"application/json": {"schema": inline_schema(ArtifactUpdate)}},
             }
         },
     ),
