@@ -8,9 +8,13 @@ execution backwards or end it twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import secrets
 import shutil
 import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +30,13 @@ from activities.execution_types import (
     FinishExecutionInput,
     RunExecutionInput,
 )
-from activities.run_endings import current_outcome, ended_status, record_ending, storable
+from activities.run_endings import (
+    current_outcome,
+    ended_status,
+    record_ending,
+    storable,
+    storable_json,
+)
 from activities.run_messages import (
     CANCELLED_BEFORE_RUN,
     CANCELLED_BY_REQUEST,
@@ -53,6 +63,9 @@ from db.repositories import execution_output
 from db.repositories.execution import ClaimedRun
 
 logger = logging.getLogger(__name__)
+# How many refused artifacts a result names; how often a long keeping says it is alive.
+MAX_REFUSALS = 20
+KEEP_ALIVE_SECONDS = 1.0
 
 
 def _discard(folder: Path | None) -> None:
@@ -205,29 +218,65 @@ class ExecutionActivities:
         if self._runner.artifacts_work_dir is None:
             folder = Path(tempfile.mkdtemp(prefix=f"attune-artifacts-{execution_id}-"))
         else:
-            folder = self._runner.artifacts_work_dir / f"execution-{execution_id}"
+            self._discard_artifact_folders(execution_id)  # a lost attempt's
+            # Named by no one else: under a parent others cannot list, hard to guess.
+            name = f"execution-{execution_id}-{secrets.token_hex(8)}"
+            folder = self._runner.artifacts_work_dir / name
         return prepare_artifacts_dir(folder, None if user is None else (user.uid, user.gid))
 
+    def _discard_artifact_folders(self, execution_id: int) -> None:
+        if self._runner.artifacts_work_dir is not None:
+            for folder in self._runner.artifacts_work_dir.glob(f"execution-{execution_id}-*"):
+                _discard(folder)
+
     async def _collect_artifacts(self, run: ClaimedRun, folder: Path | None) -> list[str]:
-        """Keep the files the action left as its artifacts; why any were refused."""
+        """Keep the files the action left as its artifacts; why any were refused (at most
+        MAX_REFUSALS of them, as text PostgreSQL can store)."""
         if folder is None or self._runner.artifacts is None:
             return []
         user = self._runner.action_user
         try:
-            collected = await collect_artifacts(
-                self._transactions,
-                self._runner.artifacts,
-                folder,
-                execution_id=run.execution_id,
-                action_ref=run.action_ref,
-                owner_uid=None if user is None else user.uid,
-                heartbeat=activity.heartbeat,
-            )
+            async with self._kept_alive(run.execution_id):
+                collected = await collect_artifacts(
+                    self._transactions,
+                    self._runner.artifacts,
+                    folder,
+                    execution_id=run.execution_id,
+                    action_ref=run.action_ref,
+                    owner_uid=None if user is None else user.uid,
+                )
+            refused = collected.refused
         except Exception as error:
             # The ending matters more than the artifacts: record it whatever happened here.
             logger.exception("keeping the artifacts of execution %d failed", run.execution_id)
-            return [f"the artifacts could not be kept: {error}"]
-        return collected.refused
+            refused = [f"the artifacts could not be kept ({type(error).__name__})"]
+        if len(refused) > MAX_REFUSALS:
+            refused = [*refused[:MAX_REFUSALS], f"and {len(refused) - MAX_REFUSALS} more"]
+        shown: list[str] = storable_json(refused)
+        return shown
+
+    @contextlib.asynccontextmanager
+    async def _kept_alive(self, execution_id: int) -> AsyncIterator[None]:
+        """While the artifacts are kept: heartbeats go on (a large copy runs in a thread),
+        and the ending file stays fresh, so ending recovery does not take this live run's
+        ending for a lost one and record it first."""
+        ending = self._ending_file(execution_id)
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(KEEP_ALIVE_SECONDS)
+                activity.heartbeat()
+                if ending is not None:
+                    with contextlib.suppress(OSError):
+                        os.utime(ending)
+
+        beating = asyncio.create_task(beat())
+        try:
+            yield
+        finally:
+            beating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beating
 
     def _ending_file(self, execution_id: int) -> Path | None:
         if self._runner.endings_dir is None:
@@ -275,9 +324,8 @@ class ExecutionActivities:
             queued=input.admission_queued,
         )
         self._forget_ending(input.execution_id)
-        if self._runner.artifacts_work_dir is not None:
-            # What the lost run left for its artifacts goes with it: nothing will read it.
-            _discard(self._runner.artifacts_work_dir / f"execution-{input.execution_id}")
+        # What the lost run left for its artifacts goes with it: nothing will read it.
+        self._discard_artifact_folders(input.execution_id)
         return outcome
 
     async def _with_row_summary(self, outcome: ExecutionOutcome) -> ExecutionOutcome:

@@ -112,7 +112,7 @@ class WorkflowArtifact:
     """An artifact a pack workflow attaches (`attune.sdk.attach_artifact`, `progress`).
 
     Its text passes through the (encrypted) history, so it is bounded by
-    `WORKFLOW_ARTIFACT_MAX_BYTES`; files of any size come from actions.
+    `WORKFLOW_ARTIFACT_MAX_BYTES`; larger files come from actions.
     """
 
     execution_id: int

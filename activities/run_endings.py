@@ -94,7 +94,12 @@ def ended_status(output: RunOutput) -> ExecutionStatus:
 def storable(output: RunOutput) -> Any:
     """The output as JSON PostgreSQL accepts: jsonb cannot hold the NUL character, and
     UTF-8 no lone surrogate (which JSON's `\\ud800` escapes can make)."""
-    return _storable_text(output.to_json())
+    return storable_json(output.to_json())
+
+
+def storable_json(value: Any) -> Any:
+    """Any JSON value as PostgreSQL's jsonb accepts it (see `storable`)."""
+    return _storable_text(value)
 
 
 def _storable_text(value: Any) -> Any:

@@ -12,18 +12,20 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData, UploadFile
 
+from api.request_guard import FORM_UPLOAD_SCOPE_KEY
 from api.schemas.artifacts import ArtifactCreate, ArtifactFileFields, ArtifactUpdate
 from attune import errors
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
-MULTIPART = "multipart/form-data"
 # The fields of ArtifactFileFields, and the file: a form with more is refused.
 MAX_FORM_FIELDS = 16
 MAX_FIELD_BYTES = 64 * 1024
 
 
 def is_upload(request: Request) -> bool:
-    return request.headers.get("content-type", "").lower().startswith(MULTIPART)
+    """Whether the request guard let the body in as a form: anything else it checked as
+    JSON, and it is read as JSON."""
+    return bool(request.scope.get(FORM_UPLOAD_SCOPE_KEY))
 
 
 async def json_artifact(request: Request) -> ArtifactCreate:
@@ -43,6 +45,8 @@ async def uploaded_file(request: Request) -> AsyncIterator[tuple[ArtifactFileFie
         form = await request.form(
             max_files=1, max_fields=MAX_FORM_FIELDS, max_part_size=MAX_FIELD_BYTES
         )
+    except errors.AttuneError:
+        raise  # the guard's own refusal (413) as the body streams in
     except Exception as unreadable:  # Starlette raises its HTTPException, or a parse error
         detail = getattr(unreadable, "detail", None) or str(unreadable) or "unreadable form"
         raise errors.ValidationError(

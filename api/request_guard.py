@@ -41,6 +41,8 @@ from attune.excerpts import field_name
 from attune.json_limits import MalformedJson, loads_checked, needs_walk
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+FORM_UPLOAD_SCOPE_KEY = "attune.form_upload"
+"""Where the guard says whether it let the body in as a multipart form (`form_body_limits`)."""
 # ASCII digits only: str.isdigit() also takes "¹", which int() refuses.
 _DIGITS = re.compile(r"[0-9]+")
 
@@ -99,6 +101,9 @@ class RequestGuard:
             _refuse_nul(scope)
         headers = _headers(scope)
         form = self.rules.is_form_upload(path, headers.get("content-type", ""))
+        # The route reads the body as the guard judged it (a repeated Content-Type must not
+        # pass the guard as a form and reach the route as unchecked JSON).
+        scope[FORM_UPLOAD_SCOPE_KEY] = form
         limit = self.rules.body_limit(path, form=form)
         declared = headers.get("content-length", "")
         if _DIGITS.fullmatch(declared) and int(declared) > limit:

@@ -231,7 +231,7 @@ def runner_settings_from(settings: Settings) -> RunnerSettings:
 
 def artifacts_work_dir_of(settings: Settings) -> Path:
     """Where this host's runs get their ATTUNE_ARTIFACTS_DIR: 0711, so an action user may
-    enter the folder of its own run (0700, its own) but list none."""
+    enter the folder of a run whose name it knows (0700, its own) but list none."""
     folder = settings.data_dir / "artifacts-work"
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(DATA_DIR_MODE)

@@ -8,19 +8,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from api.params import INT64_MAX
-from attune.artifacts.data import checked_data, first_problem
+from attune.artifacts.data import Ref, Text, checked_data, first_problem
 from attune.artifacts.kinds import DEFAULT_RETENTION, FILE_TYPES
 from db.models import Artifact, ArtifactType, OwnerType, RetentionPolicy
 
-MAX_REF_CHARS = 1000
-Ref = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=MAX_REF_CHARS,
-        description="Groups versions across executions: `pack.name` or free text.",
-    ),
-]
 ExecutionId = Annotated[int, Field(ge=1, le=INT64_MAX)]
 RetentionLimit = Annotated[
     int,
@@ -43,9 +34,7 @@ class ArtifactFields(BaseModel):
     scope: OwnerType | None = Field(
         default=None, description="Default: `action` for an execution's, else `system`."
     )
-    owner: Annotated[str, Field(max_length=MAX_REF_CHARS)] | None = Field(
-        default=None, description="Default: the execution's action."
-    )
+    owner: Text | None = Field(default=None, description="Default: the execution's action.")
     retention_policy: RetentionPolicy = DEFAULT_RETENTION[0]
     retention_limit: RetentionLimit = DEFAULT_RETENTION[1]
 
@@ -73,9 +62,7 @@ class ArtifactFileFields(ArtifactFields):
     """The form fields beside the `file` of a multipart upload."""
 
     type: FileType | None = Field(default=None, description="Default: from the file's name.")
-    name: Annotated[str, Field(min_length=1, max_length=500)] | None = Field(
-        default=None, description="Default: the uploaded file's name."
-    )
+    name: Text | None = Field(default=None, description="Default: the uploaded file's name.")
 
 
 class ArtifactUpdate(BaseModel):

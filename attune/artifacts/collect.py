@@ -19,28 +19,31 @@ execution's result under `artifact_errors`; the rest are kept, and the result st
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import logging
 import os
 import shutil
 import stat
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, BinaryIO, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from attune import errors
+from attune.artifacts.data import MAX_TEXT_CHARS, Ref
 from attune.artifacts.kinds import content_type_of, type_of
 from attune.artifacts.saving import ArtifactDraft, save_artifact
-from attune.artifacts.store import ArtifactStore, Kept
+from attune.artifacts.store import ArtifactStore
 from db.models import ArtifactType, OwnerType, RetentionPolicy
 
+logger = logging.getLogger(__name__)
 MANIFEST = "attune-artifacts.json"
 MANIFEST_MAX_BYTES = 65_536
 MAX_FILES = 100
-MAX_REF_CHARS = 1000
 DIR_MODE = 0o700
 
 
@@ -49,7 +52,7 @@ class ManifestEntry(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    ref: Annotated[str, Field(min_length=1, max_length=MAX_REF_CHARS)] | None = None
+    ref: Ref | None = None
     type: Literal["file_binary", "file_datatable", "file_image", "file_text"] | None = None
     retention_policy: RetentionPolicy | None = None
     retention_limit: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
@@ -64,7 +67,7 @@ class Collected:
 
 
 def prepare_artifacts_dir(directory: Path, owner_uid_gid: tuple[int, int] | None) -> Path:
-    """A fresh, empty folder for one run (a stale one from a lost run is emptied first)."""
+    """A fresh, empty folder for one run."""
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(mode=DIR_MODE, parents=True)
     if owner_uid_gid is not None:
@@ -80,17 +83,16 @@ async def collect_artifacts(
     execution_id: int,
     action_ref: str,
     owner_uid: int | None = None,
-    heartbeat: Callable[[], None] = lambda: None,
 ) -> Collected:
     """Turn the folder's files into artifacts of the execution, then remove the folder."""
     collected = Collected()
+    opened: list[tuple[str, BinaryIO]] = []
     try:
-        manifest, files = await asyncio.to_thread(_survey, directory, collected, owner_uid)
-        for relative in files:
-            heartbeat()
+        manifest, opened = await asyncio.to_thread(_survey, directory, collected, owner_uid)
+        for relative, source in opened:
             entry = manifest.get(relative, ManifestEntry())
             draft = ArtifactDraft(
-                ref=entry.ref or f"{action_ref}/{relative}"[:MAX_REF_CHARS],
+                ref=entry.ref or f"{action_ref}/{relative}"[:MAX_TEXT_CHARS],
                 artifact_type=ArtifactType(entry.type) if entry.type else type_of(relative),
                 execution_id=execution_id,
                 pack_ref=action_ref.partition(".")[0],
@@ -102,50 +104,80 @@ async def collect_artifacts(
                 retention_limit=entry.retention_limit or ArtifactDraft.retention_limit,
             )
             try:
-                made = await _keep_file(transactions, store, directory / relative, draft, owner_uid)
-            except (errors.AttuneError, OSError) as refused:
-                message = refused.message if isinstance(refused, errors.AttuneError) else refused
-                collected.refused.append(f"{relative}: {message}")
+                made = await _keep_file(transactions, store, source, draft)
+            except errors.AttuneError as refused:
+                collected.refused.append(f"{relative}: {refused.message}")
+            except (OSError, DBAPIError) as failed:
+                logger.warning("artifact %r of execution %d: %s", relative, execution_id, failed)
+                collected.refused.append(f"{relative}: could not be kept ({type(failed).__name__})")
             else:
                 collected.artifact_ids.append(made)
     finally:
+        for _, source in opened:
+            source.close()
         await asyncio.to_thread(shutil.rmtree, directory, ignore_errors=True)
     return collected
-
-
-def _survey(
-    directory: Path, collected: Collected, owner_uid: int | None
-) -> tuple[dict[str, ManifestEntry], list[str]]:
-    """What the manifest says, and which files to keep (blocking: run in a thread)."""
-    if not os.path.isdir(directory):
-        return {}, []
-    return _read_manifest(directory, collected, owner_uid), _files(directory, collected)
 
 
 async def _keep_file(
     transactions: async_sessionmaker[AsyncSession],
     store: ArtifactStore,
-    path: Path,
+    source: BinaryIO,
     draft: ArtifactDraft,
-    owner_uid: int | None,
 ) -> int:
-    def keep() -> Kept:
-        with _open_own_file(path, owner_uid) as source:
-            return store.keep(source, what=f"artifact {draft.name!r}")
-
-    kept = await asyncio.to_thread(keep)
+    kept = await asyncio.to_thread(store.keep, source, what=f"artifact {draft.name!r}")
     async with transactions() as session, session.begin():
         artifact = await save_artifact(session, store, draft, kept)
         return artifact.id
 
 
-def _open_own_file(path: Path, owner_uid: int | None) -> Any:
-    """The file opened for reading, if it is a regular file of one link (and of
-    `owner_uid`), never through a symbolic link; `OSError` saying why not."""
+def _survey(
+    directory: Path, collected: Collected, owner_uid: int | None
+) -> tuple[dict[str, ManifestEntry], list[tuple[str, BinaryIO]]]:
+    """What the manifest says, and the files to keep, opened (blocking: run in a thread).
+
+    `os.fwalk` holds each folder open and never follows a link to one; each file is opened
+    relative to its folder's descriptor with O_NOFOLLOW. So no component of any path is
+    looked up again after it was checked: a folder swapped for a link meanwhile (by another
+    process of the action's user) leads nowhere else.
+    """
+    if not os.path.isdir(directory):
+        return {}, []
+    manifest: dict[str, ManifestEntry] = {}
+    opened: list[tuple[str, BinaryIO]] = []
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        for root, folders, names, root_fd in os.fwalk(directory, follow_symlinks=False):
+            folders.sort()
+            for name in sorted(names):
+                relative = os.path.relpath(os.path.join(root, name), directory)
+                if relative == MANIFEST:
+                    manifest = _read_manifest(name, root_fd, collected, owner_uid)
+                elif not _is_plain_name(relative):
+                    shown = relative.encode("utf-8", "replace").decode()
+                    collected.refused.append(f"{shown!r}: its name must be printable UTF-8")
+                elif len(opened) == MAX_FILES:
+                    collected.refused.append(
+                        f"{relative}: only the first {MAX_FILES} files become artifacts"
+                    )
+                else:
+                    try:
+                        opened.append((relative, _open_own_file(name, root_fd, owner_uid)))
+                    except OSError as refused:
+                        collected.refused.append(f"{relative}: {refused}")
+    except BaseException:
+        for _, source in opened:
+            source.close()
+        raise
+    return manifest, opened
+
+
+def _open_own_file(name: str, folder_fd: int, owner_uid: int | None) -> BinaryIO:
+    """The file `name` of the folder, opened for reading, if it is a regular file of one
+    link (and of `owner_uid`), never through a symbolic link; `OSError` saying why not."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder_fd)
     except OSError as error:
-        if path.is_symlink():
+        if error.errno == errno.ELOOP:
             raise OSError("is a symbolic link: only regular files become artifacts") from None
         raise OSError(f"cannot be read ({error.strerror})") from None
     info = os.fstat(fd)
@@ -162,47 +194,20 @@ def _open_own_file(path: Path, owner_uid: int | None) -> Any:
     return os.fdopen(fd, "rb")
 
 
-def _files(directory: Path, collected: Collected) -> list[str]:
-    """The folder's files, by their path in it, sorted; links and odd names refused."""
-    found: list[str] = []
-    for root, folders, names in os.walk(directory, followlinks=False):
-        folders.sort()
-        for name in sorted(names):
-            relative = os.path.relpath(os.path.join(root, name), directory)
-            if relative == MANIFEST:
-                continue
-            if not _is_plain_name(relative):
-                collected.refused.append(
-                    f"{relative.encode('utf-8', 'replace').decode()!r}: its name must be "
-                    "printable UTF-8"
-                )
-                continue
-            if len(found) == MAX_FILES:
-                collected.refused.append(
-                    f"{relative}: only the first {MAX_FILES} files become artifacts"
-                )
-                continue
-            found.append(relative)
-    return found
-
-
 def _is_plain_name(relative: str) -> bool:
     try:
         relative.encode("utf-8")
     except UnicodeEncodeError:
         return False
-    return relative.isprintable() and len(relative) <= MAX_REF_CHARS // 2
+    return relative.isprintable() and len(relative) <= MAX_TEXT_CHARS // 2
 
 
 def _read_manifest(
-    directory: Path, collected: Collected, owner_uid: int | None
+    name: str, folder_fd: int, collected: Collected, owner_uid: int | None
 ) -> dict[str, ManifestEntry]:
     """What the manifest says of each file; a bad manifest is named and ignored."""
-    path = directory / MANIFEST
-    if not os.path.lexists(path):
-        return {}
     try:
-        with _open_own_file(path, owner_uid) as source:
+        with _open_own_file(name, folder_fd, owner_uid) as source:
             text = source.read(MANIFEST_MAX_BYTES + 1)
         if len(text) > MANIFEST_MAX_BYTES:
             raise ValueError(f"is larger than {MANIFEST_MAX_BYTES:,} bytes")
@@ -213,11 +218,11 @@ def _read_manifest(
         collected.refused.append(f"{MANIFEST}: {unreadable} (ignored)")
         return {}
     entries: dict[str, ManifestEntry] = {}
-    for name, entry in raw.items():
+    for file_name, entry in raw.items():
         try:
-            entries[name] = ManifestEntry.model_validate(entry)
+            entries[file_name] = ManifestEntry.model_validate(entry)
         except ValidationError as invalid:
             first = invalid.errors()[0]
-            where = ".".join(str(part) for part in (name, *first["loc"]))
+            where = ".".join(str(part) for part in (file_name, *first["loc"]))
             collected.refused.append(f"{MANIFEST}: {where}: {first['msg']} (ignored)")
     return entries

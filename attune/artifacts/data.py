@@ -4,11 +4,33 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, ValidationError
 
 from db.models import ArtifactType
 
 MAX_MESSAGE_CHARS = 1000
+# Refs, owners and names are indexed and told on the stream (NOTIFY holds 8000 bytes, a
+# btree entry about 2,700): 500 characters of at most 4 bytes each, none a control one.
+MAX_TEXT_CHARS = 500
+
+
+def printable(value: str) -> str:
+    """`value`, when it holds no control character (no NUL, no newline); else ValueError."""
+    if not value.isprintable():
+        raise ValueError("must be printable text, without control characters")
+    return value
+
+
+Ref = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_TEXT_CHARS,
+        description="Groups versions across executions: `pack.name` or free text.",
+    ),
+    AfterValidator(printable),
+]
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS), AfterValidator(printable)]
 
 
 class ProgressData(BaseModel):

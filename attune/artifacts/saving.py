@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +42,7 @@ async def save_artifact(
     once cannot both slip under the limit. On any failure the stored file goes.
     """
     try:
-        size = kept.size_bytes if kept is not None else 0
+        size = kept.size_bytes if kept is not None else _json_size(draft.data)
         if draft.execution_id is not None and size:
             await artifacts.lock_execution(session, draft.execution_id)
             used = await artifacts.execution_bytes(session, draft.execution_id)
@@ -75,3 +76,9 @@ async def save_artifact(
         if kept is not None:
             store.remove([kept.stored_file])
         raise
+
+
+def _json_size(data: Any) -> int:
+    """What a JSON artifact's data weighs, so JSON artifacts count toward their execution's
+    limit too."""
+    return 0 if data is None else len(json.dumps(data, separators=(",", ":")).encode())

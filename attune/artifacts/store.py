@@ -74,6 +74,8 @@ class ArtifactStore:
         """
         head = source.read(self.limits.inline_bytes + 1)
         if len(head) <= self.limits.inline_bytes:
+            if len(head) > self.limits.max_bytes:  # a limit set below the inline size
+                raise too_large(what, self.limits.max_bytes)
             return Kept(len(head), hashlib.sha256(head).hexdigest(), content=head)
         self.prepare()
         name = secrets.token_hex(16)

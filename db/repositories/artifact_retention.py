@@ -1,6 +1,8 @@
 """Deleting artifacts past their retention: per ref, by the policy of its newest version.
 
-A ref's newest version says how its versions are kept: `versions` N keeps the newest N,
+Versions are those of one ref in one pack (`pack_ref`, none for an artifact of no pack):
+a ref of another pack, however spelled, never decides what of this one's is kept. A ref's
+newest version says how its versions are kept: `versions` N keeps the newest N,
 `days`/`hours`/`minutes` N keeps those created less than N of them ago (the newest too
 goes once it is that old). A limit below 1 keeps them all. Each batch deletes at most
 `batch_size` rows, skipping rows another transaction holds, and returns the names of the
@@ -19,19 +21,22 @@ from sqlalchemy.types import Text
 # One row per version past its ref's retention, oldest first.
 _PAST_RETENTION = """
 WITH newest AS (
-    SELECT DISTINCT ON (ref) ref, retention_policy AS policy, retention_limit AS keep
+    SELECT DISTINCT ON (pack, ref)
+        coalesce(pack_ref, '') AS pack, ref, retention_policy AS policy, retention_limit AS keep
     FROM attune.artifact
-    ORDER BY ref, id DESC
+    ORDER BY pack, ref, id DESC
 ), versions AS (
-    SELECT id, ref, created, row_number() OVER (PARTITION BY ref ORDER BY id DESC) AS version
+    SELECT id, coalesce(pack_ref, '') AS pack, ref, created,
+        row_number() OVER (PARTITION BY coalesce(pack_ref, ''), ref ORDER BY id DESC) AS version
     FROM attune.artifact
 )
-SELECT v.id FROM versions v JOIN newest n USING (ref)
+SELECT v.id FROM versions v JOIN newest n USING (pack, ref)
 WHERE n.keep >= 1 AND CASE n.policy
     WHEN 'versions' THEN v.version > n.keep
-    WHEN 'days' THEN v.created < CAST(:now AS timestamptz) - make_interval(days => n.keep)
-    WHEN 'hours' THEN v.created < CAST(:now AS timestamptz) - make_interval(hours => n.keep)
-    WHEN 'minutes' THEN v.created < CAST(:now AS timestamptz) - make_interval(mins => n.keep)
+    -- An age against an interval: no limit, however large, takes a timestamp out of range.
+    WHEN 'days' THEN CAST(:now AS timestamptz) - v.created > make_interval(days => n.keep)
+    WHEN 'hours' THEN CAST(:now AS timestamptz) - v.created > make_interval(hours => n.keep)
+    WHEN 'minutes' THEN CAST(:now AS timestamptz) - v.created > make_interval(mins => n.keep)
 END
 """
 

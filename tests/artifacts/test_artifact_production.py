@@ -45,6 +45,8 @@ png += chunk(b"IDAT", zlib.compress(b"\\x00" + bytes.fromhex(digest[:6]))) + chu
 if big:
     (folder / "huge.bin").write_bytes(b"z" * big)
     os.symlink("/etc/passwd", folder / "sneaky.txt")
+    # A manifest entry named with a NUL, which no result could hold as it is.
+    (folder / "attune-artifacts.json").write_text('{"x\\\\u0000": {"type": "pdf"}}')
 print(json.dumps({name: hashlib.sha256((folder / name).read_bytes()).hexdigest()
                   for name in ("hosts.csv", "graph.png")}))
 """
@@ -185,7 +187,9 @@ async def test_an_oversized_file_or_a_link_is_refused_and_the_result_still_recor
     assert ended["status"] == "completed", ended
     assert set(ended["result"]["result"]) == {"hosts.csv", "graph.png"}
     errors = ended["result"]["artifact_errors"]
-    assert errors == [
+    assert sorted(errors) == [
+        "attune-artifacts.json: x\ufffd.type: Input should be 'file_binary', 'file_datatable', "
+        "'file_image' or 'file_text' (ignored)",
         "huge.bin: artifact 'huge.bin' is larger than the limit of 100,000 bytes",
         "sneaky.txt: is a symbolic link: only regular files become artifacts",
     ]

@@ -34,6 +34,7 @@ async def versions(
     count: int,
     policy: RetentionPolicy,
     limit: int,
+    pack: str | None = None,
 ) -> list[int]:
     """`count` versions of `ref`, each holding a file in the store (past the inline size)."""
     made = []
@@ -42,6 +43,7 @@ async def versions(
             ref=ref,
             artifact_type=ArtifactType.FILE_BINARY,
             name=f"v{n}.bin",
+            pack_ref=pack,
             retention_policy=policy,
             retention_limit=limit,
         )
@@ -140,3 +142,32 @@ async def test_orphan_files_go_once_old_and_files_of_rows_stay(
     assert sorted(path.name for path in store.directory.iterdir()) == sorted(
         [str(row.stored_file), str(young_orphan.stored_file)]
     )
+
+
+async def test_a_ref_of_another_pack_never_decides_what_of_this_one_is_kept(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    store = store_in(tmp_path)
+    ref = unique("shared")
+    ours = await versions(engine, store, ref, 3, RetentionPolicy.VERSIONS, 5, pack="ours")
+    # Another pack's newest version of the same ref asks to keep one version only.
+    theirs = await versions(engine, store, ref, 2, RetentionPolicy.VERSIONS, 1, pack="theirs")
+    await purge_artifacts(create_session_factory(engine), store, now=datetime.now(UTC))
+    assert await left_of(engine, ref) == [*ours, theirs[1]]
+
+
+async def test_the_largest_limits_keep_their_versions_and_the_purge_goes_on(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    store = store_in(tmp_path)
+    by_days, by_hours = unique("huge-days"), unique("huge-hours")
+    kept = [
+        *await versions(engine, store, by_days, 1, RetentionPolicy.DAYS, 2**31 - 1),
+        *await versions(engine, store, by_hours, 1, RetentionPolicy.HOURS, 2**31 - 1),
+    ]
+    await backdate(engine, kept, timedelta(days=3650))
+    short = unique("short")
+    gone = await versions(engine, store, short, 2, RetentionPolicy.VERSIONS, 1)
+    await purge_artifacts(create_session_factory(engine), store, now=datetime.now(UTC))
+    assert await left_of(engine, by_days) + await left_of(engine, by_hours) == kept
+    assert await left_of(engine, short) == gone[1:]

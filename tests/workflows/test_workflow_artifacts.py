@@ -29,11 +29,19 @@ class Report:
             "PACK.report", text="# " + service + " is fine\\n", name="report.md"
         )
         link = await attach_artifact("PACK.ticket", url="https://t.example/" + service)
+        relinked = await attach_artifact("PACK.ticket", url="https://t.example/" + service)
+        unnamed = [await attach_artifact("PACK.note", text="n") for _ in range(2)]
         try:
             await attach_artifact("PACK.bad", url="not a url")
         except ValueError as refused:
             bad = str(refused)
-        return {"progress": [first, again], "text": [text, same], "link": link, "bad": bad}
+        return {
+            "progress": [first, again],
+            "text": [text, same],
+            "link": [link, relinked],
+            "unnamed": unnamed,
+            "bad": bad,
+        }
 """
 
 
@@ -53,11 +61,13 @@ async def test_a_workflow_attaches_text_a_link_and_progress(
     result = ended["result"]
     assert result["progress"][0] == result["progress"][1]  # one artifact, updated
     assert result["text"][0] == result["text"][1]  # attached twice: one artifact
+    assert result["link"][0] == result["link"][1]
+    assert result["unnamed"][0] == result["unnamed"][1]
     assert "data of a url artifact" in result["bad"]
 
     listed = await api.get(f"/api/v1/executions/{execution_id}/artifacts")
     items = {item["id"]: item for item in listed.json()["items"]}
-    assert len(items) == 3
+    assert len(items) == 4
     progress = items[result["progress"][0]]
     assert (progress["type"], progress["data"]) == (
         "progress",
@@ -71,7 +81,8 @@ async def test_a_workflow_attaches_text_a_link_and_progress(
     )
     assert (report["scope"], report["owner"], report["pack"]) == ("action", f"{ref}.flow", ref)
     assert (await api.get(report["content_url"])).content == b"# checkout is fine\n"
-    assert items[result["link"]]["data"] == {"url": "https://t.example/checkout", "title": ""}
+    assert items[result["unnamed"][0]]["name"] == "artifact.txt"
+    assert items[result["link"][0]]["data"] == {"url": "https://t.example/checkout", "title": ""}
     await assert_replays(
         temporal.client.get_workflow_handle(f"execution-{execution_id}"), path="artifacts"
     )
