@@ -8,13 +8,8 @@ execution backwards or end it twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
-import secrets
-import shutil
-import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -30,12 +25,12 @@ from activities.execution_types import (
     FinishExecutionInput,
     RunExecutionInput,
 )
+from activities.run_artifacts import RunArtifacts, discard
 from activities.run_endings import (
     current_outcome,
     ended_status,
     record_ending,
     storable,
-    storable_json,
 )
 from activities.run_messages import (
     CANCELLED_BEFORE_RUN,
@@ -49,8 +44,7 @@ from activities.run_messages import (
 from activities.runners import run_action
 from activities.runners.action_user import ActionUser
 from activities.runners.endings import ending_path, forget_ending, read_ending
-from activities.runners.types import PROCESS_RUNNER_TYPES, ActionSpec, RunOutput, RunRequest
-from attune.artifacts.collect import collect_artifacts, prepare_artifacts_dir
+from activities.runners.types import ActionSpec, RunOutput, RunRequest
 from attune.artifacts.store import ArtifactStore
 from attune.auth.execution_tokens import execution_token_for
 from attune.crypto import SecretDecryptionError
@@ -63,14 +57,6 @@ from db.repositories import execution_output
 from db.repositories.execution import ClaimedRun
 
 logger = logging.getLogger(__name__)
-# How many refused artifacts a result names; how often a long keeping says it is alive.
-MAX_REFUSALS = 20
-KEEP_ALIVE_SECONDS = 1.0
-
-
-def _discard(folder: Path | None) -> None:
-    if folder is not None:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @dataclass(frozen=True)
@@ -116,6 +102,12 @@ class ExecutionActivities:
         self._sessions = sessions
         self._transactions = transactions or sessions
         self._runner = runner_settings
+        self._run_artifacts = RunArtifacts(
+            self._transactions,
+            runner_settings.artifacts,
+            runner_settings.artifacts_work_dir,
+            runner_settings.action_user,
+        )
 
     @activity.defn(name="attune.run_execution")
     async def run_execution(self, input: RunExecutionInput) -> ExecutionOutcome:
@@ -166,7 +158,7 @@ class ExecutionActivities:
             # comes next records it from there (`activities.ending_recovery`).
             ending_file=self._ending_file(run.execution_id),
             on_output=execution_output.appender(self._sessions, run.execution_id),
-            artifacts_dir=self._artifacts_dir(run.execution_id, spec),
+            artifacts_dir=self._run_artifacts.folder_for(run.execution_id, spec.runner_type),
         )
         try:
             output = await run_action(request)
@@ -174,12 +166,12 @@ class ExecutionActivities:
             status, error = self._why_cancelled(activity.cancellation_details())
             await self._finish(run.execution_id, status, error=error, queued=queued)
             self._forget_ending(run.execution_id)
-            _discard(request.artifacts_dir)
+            discard(request.artifacts_dir)
             raise
         except Exception as error:
             # A runner bug must still end the execution, or it would sit in `running`.
             logger.exception("runner %s failed on execution %d", spec.runner_type, run.execution_id)
-            _discard(request.artifacts_dir)
+            discard(request.artifacts_dir)
             outcome = await self._finish(
                 run.execution_id,
                 ExecutionStatus.FAILED,
@@ -197,9 +189,11 @@ class ExecutionActivities:
     ) -> ExecutionOutcome:
         """Record what the action's process did: its artifacts first, then its ending."""
         result = storable(output)
-        refused = await self._collect_artifacts(run, artifacts_dir)
-        if refused:
-            result["artifact_errors"] = refused
+        collected = await self._run_artifacts.collect(
+            run.execution_id, run.action_ref, artifacts_dir, self._ending_file(run.execution_id)
+        )
+        if collected.refused:
+            result["artifact_errors"] = collected.refused
         return await self._finish(
             run.execution_id,
             ended_status(output),
@@ -208,75 +202,8 @@ class ExecutionActivities:
             queued=queued,
             run=run,
             output=output,
+            artifacts=collected.kept,
         )
-
-    def _artifacts_dir(self, execution_id: int, spec: ActionSpec) -> Path | None:
-        """The run's fresh ATTUNE_ARTIFACTS_DIR, for a runner that starts a process."""
-        if self._runner.artifacts is None or spec.runner_type not in PROCESS_RUNNER_TYPES:
-            return None
-        user = self._runner.action_user
-        if self._runner.artifacts_work_dir is None:
-            folder = Path(tempfile.mkdtemp(prefix=f"attune-artifacts-{execution_id}-"))
-        else:
-            self._discard_artifact_folders(execution_id)  # a lost attempt's
-            # Named by no one else: under a parent others cannot list, hard to guess.
-            name = f"execution-{execution_id}-{secrets.token_hex(8)}"
-            folder = self._runner.artifacts_work_dir / name
-        return prepare_artifacts_dir(folder, None if user is None else (user.uid, user.gid))
-
-    def _discard_artifact_folders(self, execution_id: int) -> None:
-        if self._runner.artifacts_work_dir is not None:
-            for folder in self._runner.artifacts_work_dir.glob(f"execution-{execution_id}-*"):
-                _discard(folder)
-
-    async def _collect_artifacts(self, run: ClaimedRun, folder: Path | None) -> list[str]:
-        """Keep the files the action left as its artifacts; why any were refused (at most
-        MAX_REFUSALS of them, as text PostgreSQL can store)."""
-        if folder is None or self._runner.artifacts is None:
-            return []
-        user = self._runner.action_user
-        try:
-            async with self._kept_alive(run.execution_id):
-                collected = await collect_artifacts(
-                    self._transactions,
-                    self._runner.artifacts,
-                    folder,
-                    execution_id=run.execution_id,
-                    action_ref=run.action_ref,
-                    owner_uid=None if user is None else user.uid,
-                )
-            refused = collected.refused
-        except Exception as error:
-            # The ending matters more than the artifacts: record it whatever happened here.
-            logger.exception("keeping the artifacts of execution %d failed", run.execution_id)
-            refused = [f"the artifacts could not be kept ({type(error).__name__})"]
-        if len(refused) > MAX_REFUSALS:
-            refused = [*refused[:MAX_REFUSALS], f"and {len(refused) - MAX_REFUSALS} more"]
-        shown: list[str] = storable_json(refused)
-        return shown
-
-    @contextlib.asynccontextmanager
-    async def _kept_alive(self, execution_id: int) -> AsyncIterator[None]:
-        """While the artifacts are kept: heartbeats go on (a large copy runs in a thread),
-        and the ending file stays fresh, so ending recovery does not take this live run's
-        ending for a lost one and record it first."""
-        ending = self._ending_file(execution_id)
-
-        async def beat() -> None:
-            while True:
-                await asyncio.sleep(KEEP_ALIVE_SECONDS)
-                activity.heartbeat()
-                if ending is not None:
-                    with contextlib.suppress(OSError):
-                        os.utime(ending)
-
-        beating = asyncio.create_task(beat())
-        try:
-            yield
-        finally:
-            beating.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await beating
 
     def _ending_file(self, execution_id: int) -> Path | None:
         if self._runner.endings_dir is None:
@@ -325,7 +252,7 @@ class ExecutionActivities:
         )
         self._forget_ending(input.execution_id)
         # What the lost run left for its artifacts goes with it: nothing will read it.
-        self._discard_artifact_folders(input.execution_id)
+        self._run_artifacts.discard_folders(input.execution_id)
         return outcome
 
     async def _with_row_summary(self, outcome: ExecutionOutcome) -> ExecutionOutcome:
@@ -393,6 +320,7 @@ class ExecutionActivities:
         queued: bool = False,
         run: ClaimedRun | None = None,
         output: RunOutput | None = None,
+        artifacts: Sequence[tuple[int, str]] = (),
     ) -> ExecutionOutcome:
         """Record the ending; with the claimed `run`, the outcome carries its summary."""
         outcome = await record_ending(
@@ -413,6 +341,7 @@ class ExecutionActivities:
             api_url=self._runner.api_url,
             output=output,
             error=error,
+            artifacts=artifacts,
         )
         return replace(outcome, summary=summary)
 

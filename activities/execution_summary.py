@@ -8,7 +8,7 @@ error's start. Far below Temporal's payload limits (2 MB), and cheap to encrypt.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from activities.execution_types import ExecutionSummary
@@ -18,6 +18,7 @@ OUTPUT_CHARS = 2048
 """The start of stdout and of stderr the summary keeps."""
 PARAMETERS_CHARS = 2048
 ERROR_CHARS = 2048
+ARTIFACTS_LISTED = 20
 
 
 def execution_url(api_url: str, execution_id: int) -> str:
@@ -32,9 +33,17 @@ def summarize(
     api_url: str,
     output: RunOutput | None = None,
     error: str | None = None,
+    artifacts: Sequence[tuple[int, str]] = (),
 ) -> ExecutionSummary:
-    """The summary of one execution; `masked_parameters` as the execution row holds them."""
+    """The summary of one execution; `masked_parameters` as the execution row holds them;
+    `artifacts` the (id, name) of those its run left."""
     ended_with = error if error is not None else (output.error if output else None)
+    listed = [
+        f"{name}: {api_url.rstrip('/')}/api/v1/artifacts/{artifact_id}/content"
+        for artifact_id, name in artifacts[:ARTIFACTS_LISTED]
+    ]
+    if len(artifacts) > ARTIFACTS_LISTED:
+        listed.append(f"and {len(artifacts) - ARTIFACTS_LISTED} more")
     return ExecutionSummary(
         action=action_ref,
         url=execution_url(api_url, execution_id),
@@ -43,6 +52,7 @@ def summarize(
         stdout=_start(output.stdout, OUTPUT_CHARS) if output else "",
         stderr=_start(output.stderr, OUTPUT_CHARS) if output else "",
         error=_start(ended_with, ERROR_CHARS) if ended_with is not None else None,
+        artifacts=listed,
     )
 
 
@@ -92,4 +102,8 @@ def as_markdown(status: str, summary: ExecutionSummary | None) -> str:
     ):
         if text:
             lines.append(f"{name}:\n```\n{text.replace('```', '` ` `')}\n```")
+    if summary.artifacts:
+        # Fenced too: the action chose the names.
+        listed = "\n".join(summary.artifacts).replace("```", "` ` `")
+        lines.append(f"artifacts:\n```\n{listed}\n```")
     return "\n\n".join(lines)

@@ -96,6 +96,8 @@ class ExecutionSummary:
     stdout: str = ""
     stderr: str = ""
     error: str | None = None
+    # The artifacts the run left, as "name: where its bytes download" (the first 20).
+    artifacts: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -62,7 +62,8 @@ class ManifestEntry(BaseModel):
 class Collected:
     """What became of the folder: the artifacts made, and why the others were not."""
 
-    artifact_ids: list[int] = field(default_factory=list)
+    # (id, name) of each artifact made, in the folder's order.
+    kept: list[tuple[int, str]] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
 
 
@@ -111,7 +112,7 @@ async def collect_artifacts(
                 logger.warning("artifact %r of execution %d: %s", relative, execution_id, failed)
                 collected.refused.append(f"{relative}: could not be kept ({type(failed).__name__})")
             else:
-                collected.artifact_ids.append(made)
+                collected.kept.append((made, relative))
     finally:
         for _, source in opened:
             source.close()

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.api.sdk.v1 import WorkflowMetadata
 
 from attune.config import Settings
 from tests.api import test_execution_tokens
@@ -137,40 +138,51 @@ async def test_files_an_action_writes_become_artifacts_and_stay_out_of_its_histo
 ) -> None:
     ref = await register(api, tmp_path)
     seed = unique("seed")
+    # The worker runs to the end: the Web UI's details are a query it answers.
     async with make_worker(temporal, engine, served_settings):
         execution_id = await run(api, f"{ref}.writer", {"seed": seed, "big": 0})
         ended = await wait_for_status(api, execution_id, within=60)
-    assert ended["status"] == "completed", ended
-    assert "artifact_errors" not in ended["result"]
+        assert ended["status"] == "completed", ended
+        assert "artifact_errors" not in ended["result"]
 
-    graph, hosts = await artifacts_of(api, execution_id)
-    assert (hosts["name"], hosts["type"], hosts["ref"]) == (
-        "hosts.csv",
-        "file_datatable",
-        f"{ref}.writer/hosts.csv",
-    )
-    assert (graph["name"], graph["type"]) == ("graph.png", "file_image")
-    assert (hosts["scope"], hosts["owner"], hosts["pack"]) == ("action", f"{ref}.writer", ref)
-    downloaded = await api.get(hosts["content_url"])
-    assert downloaded.content == expected_csv(seed)
-    assert downloaded.headers["content-type"].startswith("text/csv")
-    image = (await api.get(graph["content_url"])).content
-    assert image.startswith(b"\x89PNG")
-    # What the action wrote, as it saw it: the downloads are the same bytes.
-    written = ended["result"]["result"]
-    assert hashlib.sha256(image).hexdigest() == graph["sha256"] == written["graph.png"]
-    assert hashlib.sha256(downloaded.content).hexdigest() == written["hosts.csv"]
+        graph, hosts = await artifacts_of(api, execution_id)
+        assert (hosts["name"], hosts["type"], hosts["ref"]) == (
+            "hosts.csv",
+            "file_datatable",
+            f"{ref}.writer/hosts.csv",
+        )
+        assert (graph["name"], graph["type"]) == ("graph.png", "file_image")
+        assert (hosts["scope"], hosts["owner"], hosts["pack"]) == ("action", f"{ref}.writer", ref)
+        downloaded = await api.get(hosts["content_url"])
+        assert downloaded.content == expected_csv(seed)
+        assert downloaded.headers["content-type"].startswith("text/csv")
+        image = (await api.get(graph["content_url"])).content
+        assert image.startswith(b"\x89PNG")
+        # What the action wrote, as it saw it: the downloads are the same bytes.
+        written = ended["result"]["result"]
+        assert hashlib.sha256(image).hexdigest() == graph["sha256"] == written["graph.png"]
+        assert hashlib.sha256(downloaded.content).hexdigest() == written["hosts.csv"]
 
-    # What Temporal keeps of the run, decoded: the seed went in; the files' bytes did not.
-    export = exported_history(temporal, f"execution-{execution_id}")
-    payloads = payloads_in(json.loads(export), set())
-    decoded = await api.post(f"{V1}/codec/decode", json={"payloads": payloads})
-    assert decoded.status_code == 200, decoded.text
-    plain = b"".join(base64.b64decode(item["data"]) for item in decoded.json()["payloads"])
-    assert seed.encode() in plain  # the decoding works: the parameters are there
-    digest = hashlib.sha256(seed.encode()).hexdigest()
-    assert digest.encode() not in plain
-    assert b"IHDR" not in plain
+        # The Web UI shows which artifacts the run left, and where they download.
+        handle = temporal.client.get_workflow_handle(f"execution-{execution_id}")
+        listed = [
+            f"graph.png: {served_settings.public_api_url}{graph['content_url']}",
+            f"hosts.csv: {served_settings.public_api_url}{hosts['content_url']}",
+        ]
+        assert (await handle.result())["summary"]["artifacts"] == listed
+        metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+        assert "artifacts:\n```\n" + "\n".join(listed) + "\n```" in metadata.current_details
+
+        # What Temporal keeps of the run, decoded: the seed went in; the files' bytes did not.
+        export = exported_history(temporal, f"execution-{execution_id}")
+        payloads = payloads_in(json.loads(export), set())
+        decoded = await api.post(f"{V1}/codec/decode", json={"payloads": payloads})
+        assert decoded.status_code == 200, decoded.text
+        plain = b"".join(base64.b64decode(item["data"]) for item in decoded.json()["payloads"])
+        assert seed.encode() in plain  # the decoding works: the parameters are there
+        digest = hashlib.sha256(seed.encode()).hexdigest()
+        assert digest.encode() not in plain
+        assert b"IHDR" not in plain
 
 
 async def test_an_oversized_file_or_a_link_is_refused_and_the_result_still_recorded(
