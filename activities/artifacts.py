@@ -27,6 +27,7 @@ from attune.artifacts.data import Ref, Text, checked_data, first_problem
 from attune.artifacts.kinds import FILE_TYPES, content_type_of, type_of
 from attune.artifacts.saving import ArtifactDraft, save_artifact
 from attune.artifacts.store import ArtifactStore
+from attune.json_limits import json_problem
 from db.models import Artifact, ArtifactType, OwnerType
 from db.outages import is_database_unreachable
 from db.repositories import execution as executions
@@ -56,6 +57,8 @@ class ArtifactActivities:
             return AttachedArtifact(refused=f"ref or name: {first_problem(invalid)}")
         except ValueError:
             return AttachedArtifact(refused=f"unknown artifact type {input.artifact_type!r}")
+        if (problem := json_problem(input.data, field="data")) is not None:
+            return AttachedArtifact(refused=": ".join(problem))  # a NUL jsonb cannot hold
         input = dataclasses.replace(input, artifact_type=artifact_type.value, name=name)
         try:
             async with self._sessions() as session, session.begin():
@@ -74,7 +77,7 @@ class ArtifactActivities:
         except DBAPIError as failed:
             if is_database_unreachable(failed):
                 raise  # retried until the database answers
-            # What PostgreSQL refuses (a NUL in JSON text) it refuses every time.
+            # What PostgreSQL refuses once it refuses every time.
             return AttachedArtifact(refused=f"the artifact could not be stored: {failed.orig}")
 
     async def _attach_text(

@@ -26,12 +26,7 @@ from activities.execution_types import (
     RunExecutionInput,
 )
 from activities.run_artifacts import RunArtifacts, discard
-from activities.run_endings import (
-    current_outcome,
-    ended_status,
-    record_ending,
-    storable,
-)
+from activities.run_endings import current_outcome, ended_status, record_ending, storable
 from activities.run_messages import (
     CANCELLED_BEFORE_RUN,
     CANCELLED_BY_REQUEST,

@@ -25,6 +25,10 @@ def execution_url(api_url: str, execution_id: int) -> str:
     return f"{api_url.rstrip('/')}/api/v1/executions/{execution_id}"
 
 
+def artifact_content_url(api_url: str, artifact_id: int) -> str:
+    return f"{api_url.rstrip('/')}/api/v1/artifacts/{artifact_id}/content"
+
+
 def summarize(
     *,
     execution_id: int,
@@ -39,7 +43,7 @@ def summarize(
     `artifacts` the (id, name) of those its run left."""
     ended_with = error if error is not None else (output.error if output else None)
     listed = [
-        f"{name}: {api_url.rstrip('/')}/api/v1/artifacts/{artifact_id}/content"
+        f"{name}: {artifact_content_url(api_url, artifact_id)}"
         for artifact_id, name in artifacts[:ARTIFACTS_LISTED]
     ]
     if len(artifacts) > ARTIFACTS_LISTED:

@@ -53,10 +53,11 @@ class RunArtifacts:
         """The run's fresh ATTUNE_ARTIFACTS_DIR, for a runner that starts a process."""
         if self._store is None or runner_type not in PROCESS_RUNNER_TYPES:
             return None
+        # Only a claimed run gets one, and a claimed execution never runs again (a lost
+        # run's next attempt ends it, discarding its folder): no older one to look for.
         if self._work_dir is None:
             folder = Path(tempfile.mkdtemp(prefix=f"attune-artifacts-{execution_id}-"))
         else:
-            self.discard_folders(execution_id)  # a lost attempt's
             # Named by no one else: under a parent others cannot list, hard to guess.
             folder = self._work_dir / f"execution-{execution_id}-{secrets.token_hex(8)}"
         owner = None if self._user is None else (self._user.uid, self._user.gid)

@@ -99,16 +99,12 @@ def storable(output: RunOutput) -> Any:
 
 def storable_json(value: Any) -> Any:
     """Any JSON value as PostgreSQL's jsonb accepts it (see `storable`)."""
-    return _storable_text(value)
-
-
-def _storable_text(value: Any) -> Any:
     if isinstance(value, str):
         if not value.isascii():
             value = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
         return value.replace("\x00", "\ufffd")
     if isinstance(value, dict):
-        return {_storable_text(key): _storable_text(item) for key, item in value.items()}
+        return {storable_json(key): storable_json(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_storable_text(item) for item in value]
+        return [storable_json(item) for item in value]
     return value

@@ -15,6 +15,7 @@ from starlette.datastructures import FormData, UploadFile
 from api.request_guard import FORM_UPLOAD_SCOPE_KEY
 from api.schemas.artifacts import ArtifactCreate, ArtifactFileFields, ArtifactUpdate
 from attune import errors
+from attune.json_limits import check_json
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 # The fields of ArtifactFileFields, and the file: a form with more is refused.
@@ -75,22 +76,16 @@ def _fields_of(form: FormData) -> tuple[ArtifactFileFields, UploadFile]:
             )
         if name in fields:
             raise errors.ValidationError(f"{name}: given twice", details={"field": name})
-        fields[name] = _storable(name, value)
+        check_json(value, field=name)  # the guard checks JSON bodies, not forms
+        fields[name] = value
     if "name" not in fields and upload.filename:
-        filename = _storable("file", upload.filename)
+        check_json(upload.filename, field="file")
+        filename = upload.filename
         fields["name"] = filename.replace("\\", "/").rsplit("/", 1)[-1] or None
     try:
         return ArtifactFileFields.model_validate(fields), upload
     except ValidationError as invalid:
         raise RequestValidationError(_in_body(invalid)) from None
-
-
-def _storable(field: str, value: str) -> str:
-    """A form value PostgreSQL can store as text (the request guard checks JSON bodies,
-    not forms): no NUL character."""
-    if "\x00" in value:
-        raise errors.ValidationError(f"{field}: contains a NUL character", details={"field": field})
-    return value
 
 
 def _validated(model: type[ModelT], body: bytes) -> ModelT:

@@ -40,11 +40,29 @@ async def ended_on_a_frozen_worker(
     async with worker_process(settings, temporal, settings.data_dir) as worker:
         execution_id = await request_run(api, action, {"cmd": cmd})
         await wait_for_status(api, execution_id, {"running"})
+        # `running` is written when the worker claims the run, a moment before it starts
+        # the action's guard: frozen in between, no guard would ever write the ending.
+        await until(lambda: guard_started(worker.pid), within=10, what="the action's guard")
         worker.send_signal(signal.SIGSTOP)
         ending = ending_path(settings.data_dir / "endings", execution_id)
         await until(ending.exists, within=10, what="the guard's ending file")
     assert (await api.get(f"/api/v1/executions/{execution_id}")).json()["status"] == "running"
     return execution_id, ending
+
+
+def guard_started(worker_pid: int) -> bool:
+    """Whether the worker has started an action's guard (`action_guard.py`)."""
+    try:
+        children = psutil.Process(worker_pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return False
+    for child in children:
+        try:
+            if any(part.endswith("action_guard.py") for part in child.cmdline()):
+                return True
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+    return False
 
 
 async def shell_action(api: httpx.AsyncClient, tmp_path: Path) -> str:

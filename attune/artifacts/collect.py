@@ -68,9 +68,8 @@ class Collected:
 
 
 def prepare_artifacts_dir(directory: Path, owner_uid_gid: tuple[int, int] | None) -> Path:
-    """A fresh, empty folder for one run."""
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir(mode=DIR_MODE, parents=True)
+    """A fresh, empty folder for one run (made here, or by `mkdtemp` just before)."""
+    directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     if owner_uid_gid is not None:
         os.chown(directory, *owner_uid_gid)
     return directory

@@ -35,12 +35,17 @@ class Report:
             await attach_artifact("PACK.bad", url="not a url")
         except ValueError as refused:
             bad = str(refused)
+        try:
+            await attach_artifact("PACK.nul", data={"a": chr(0)})
+        except ValueError as refused:
+            nul = str(refused)
         return {
             "progress": [first, again],
             "text": [text, same],
             "link": [link, relinked],
             "unnamed": unnamed,
             "bad": bad,
+            "nul": nul,
         }
 """
 
@@ -64,6 +69,7 @@ async def test_a_workflow_attaches_text_a_link_and_progress(
     assert result["link"][0] == result["link"][1]
     assert result["unnamed"][0] == result["unnamed"][1]
     assert "data of a url artifact" in result["bad"]
+    assert result["nul"].startswith("data.a: contains a NUL character")
 
     listed = await api.get(f"/api/v1/executions/{execution_id}/artifacts")
     items = {item["id"]: item for item in listed.json()["items"]}
